@@ -1,0 +1,14 @@
+//go:build integration
+
+package integration_tests
+
+import (
+	"os"
+	"testing"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	removeBinary()
+	os.Exit(code)
+}
