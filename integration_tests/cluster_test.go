@@ -397,10 +397,19 @@ func TestClusterMetaLeaderFailover(t *testing.T) {
 	parallel(n, func(i int) { writeRows(t, owners[names[i]], names[i], 0, 4) })
 	checkAll(t, c, want, owners)
 
-	// The killed member rejoins and answers for the cluster.
+	// The killed member rejoins and answers for the cluster. (Its own
+	// context: the one above may have run out during the checks.)
 	leader.Restart()
-	got, err := leader.Admin.Tables(ctx, clusterName, "public")
-	if err != nil || len(got) != n {
-		t.Errorf("restarted member lists %d tables (%v), want %d", len(got), err, n)
+	for deadline := time.Now().Add(stableTimeout); ; {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		got, err := leader.Admin.Tables(ctx, clusterName, "public")
+		cancel()
+		if err == nil && len(got) == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("restarted member lists %d tables (%v) after %s, want %d", len(got), err, stableTimeout, n)
+		}
+		<-time.After(pollInterval)
 	}
 }

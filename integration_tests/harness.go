@@ -327,14 +327,20 @@ func (n *Node) Log() string {
 	return string(b)
 }
 
-// DumpLog writes the end of the log to the test output.
+// DumpLog writes the last lines of the log to the test output: enough to
+// see how the process ended, short enough that a failing test's own
+// messages are not buried (CI shows only part of the output).
 func (n *Node) DumpLog() {
-	const max = 64 << 10
-	log := n.Log()
-	if len(log) > max {
-		log = "…\n" + log[len(log)-max:]
+	const maxLines, maxBytes = 40, 8 << 10
+	log := strings.TrimRight(n.Log(), "\n")
+	lines := strings.Split(log, "\n")
+	if len(lines) > maxLines {
+		log = "…\n" + strings.Join(lines[len(lines)-maxLines:], "\n")
 	}
-	n.t.Logf("%s log (%s):\n%s", filepath.Base(n.bin), n.logPath, log)
+	if len(log) > maxBytes {
+		log = "…" + log[len(log)-maxBytes:]
+	}
+	n.t.Logf("%s log (%s), last lines:\n%s", filepath.Base(n.bin), n.logPath, log)
 }
 
 // SQL posts a statement to /sql as {"query": ...} and returns the status and

@@ -10,14 +10,15 @@ import (
 // read or written where they are served, sorted and deduplicated: the
 // tables a query reads (FROM, joins, subqueries; not CTE names), the
 // target of INSERT (and what its query reads), the table of ALTER TABLE,
-// DESCRIBE, SHOW CREATE TABLE and EXISTS. CREATE and DROP TABLE, SHOW
-// TABLES and SHOW DATABASES name none: they run on any node (DDL goes
-// through the cluster's catalog). ok is false when the text does not
-// parse: the executor reports that.
+// DESCRIBE, SHOW CREATE TABLE and EXISTS. The table of CREATE and DROP
+// TABLE only with ddl: with HoraeMeta, DDL runs on any node (it goes
+// through the cluster's catalog); with static placement it runs on the
+// owner. SHOW TABLES and SHOW DATABASES name none. ok is false when the
+// text does not parse: the executor reports that.
 //
 // A cluster node uses it to send a statement to the node that serves its
 // tables.
-func StatementTables(sql string) (tables []string, ok bool) {
+func StatementTables(sql string, ddl bool) (tables []string, ok bool) {
 	stmt, err := parser.Parse(sql)
 	if err != nil {
 		return nil, false
@@ -41,6 +42,14 @@ func StatementTables(sql string) (tables []string, ok bool) {
 		c.add(s.Name)
 	case *parser.ExistsTable:
 		c.add(s.Name)
+	case *parser.CreateTable:
+		if ddl {
+			c.add(s.Name)
+		}
+	case *parser.DropTable:
+		if ddl {
+			c.add(s.Name)
+		}
 	}
 	slices.Sort(c.out)
 	return c.out, true

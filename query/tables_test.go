@@ -29,9 +29,24 @@ func TestStatementTables(t *testing.T) {
 		{"SHOW TABLES", nil, true},
 		{"SELEC * FROM", nil, false},
 	} {
-		got, ok := StatementTables(tc.sql)
+		got, ok := StatementTables(tc.sql, false)
 		if ok != tc.ok || !slices.Equal(got, tc.want) {
 			t.Errorf("%s: %v %v, want %v %v", tc.sql, got, ok, tc.want, tc.ok)
+		}
+	}
+	// With static placement DDL runs on the owner.
+	for _, tc := range []struct {
+		sql  string
+		want []string
+	}{
+		{"CREATE TABLE cpu (t timestamp NOT NULL, TIMESTAMP KEY(t))", []string{"cpu"}},
+		{"CREATE TABLE IF NOT EXISTS `Mem` (t timestamp NOT NULL, TIMESTAMP KEY(t))", []string{"Mem"}},
+		{"DROP TABLE IF EXISTS cpu", []string{"cpu"}},
+		{"SELECT * FROM cpu", []string{"cpu"}},
+		{"SHOW TABLES", nil},
+	} {
+		if got, ok := StatementTables(tc.sql, true); !ok || !slices.Equal(got, tc.want) {
+			t.Errorf("%s with ddl: %v %v, want %v", tc.sql, got, ok, tc.want)
 		}
 	}
 }

@@ -47,6 +47,11 @@ type Options struct {
 	Resolver Resolver
 	// TTL is how long an owner stays cached. Default 10s.
 	TTL time.Duration
+	// DDL says that CREATE and DROP TABLE run on the table's owner too:
+	// placement by rules (Static), where the owner of a table is known
+	// before it exists. With HoraeMeta they go through the meta service
+	// from any node. Default false.
+	DDL bool
 	// MaxMsgSize bounds the messages sent to and received from owners.
 	// Default 1 GiB.
 	MaxMsgSize int
@@ -101,6 +106,9 @@ func New(o Options) (*Router, error) {
 
 // Self returns this node's endpoint.
 func (r *Router) Self() string { return r.o.Self }
+
+// ForwardsDDL reports Options.DDL.
+func (r *Router) ForwardsDDL() bool { return r.o.DDL }
 
 // Owner returns the endpoint of the node that serves a table, or "" when
 // it is this node: the table is served here, or the cluster says so (it

@@ -42,22 +42,12 @@ func heartbeatInterval(c *config.ClusterConfig) time.Duration {
 // the gRPC port, so the gRPC listener is opened here. It starts nothing.
 func (s *Server) openClusterLocked(e *engine.Engine) (query.Catalog, error) {
 	c := s.cfg.ClusterDeployment.WithMeta
-	gln := s.opts.GRPCListener
-	if gln == nil {
-		var err error
-		addr := net.JoinHostPort(s.cfg.Server.BindAddr, strconv.Itoa(s.cfg.Server.GRPCPort))
-		if gln, err = net.Listen("tcp", addr); err != nil {
-			return nil, fmt.Errorf("server: listen on server.bind_addr:server.grpc_port: %w", err)
-		}
+	endpoint, err := s.listenGRPCLocked()
+	if err != nil {
+		return nil, err
 	}
-	s.mu.grpcLn = gln
-	port := s.cfg.Server.GRPCPort
-	if a, ok := gln.Addr().(*net.TCPAddr); ok {
-		port = a.Port
-	}
-	endpoint := net.JoinHostPort(s.cfg.Node.Addr, strconv.Itoa(port))
 	mc, err := client.New(client.Config{
-		Endpoints:   []string{c.MetaClient.MetaAddr},
+		Endpoints:   c.MetaClient.MetaAddrs(),
 		ClusterName: c.MetaClient.ClusterName,
 		Node:        endpoint,
 		Timeout:     c.MetaClient.Timeout.D(),
@@ -91,9 +81,29 @@ func (s *Server) openClusterLocked(e *engine.Engine) (query.Catalog, error) {
 		return nil, err
 	}
 	s.mu.router = rt
-	s.log.Info("joining a cluster managed by HoraeMeta", "node", endpoint, "meta", c.MetaClient.MetaAddr,
+	s.log.Info("joining a cluster managed by HoraeMeta", "node", endpoint, "meta", c.MetaClient.MetaAddrs(),
 		"cluster", c.MetaClient.ClusterName)
 	return m.Catalog(), nil
+}
+
+// listenGRPCLocked opens the gRPC listener (unless Options.GRPCListener
+// gives one) and returns the node's name in a cluster: node.addr with the
+// listener's port.
+func (s *Server) listenGRPCLocked() (string, error) {
+	gln := s.opts.GRPCListener
+	if gln == nil {
+		var err error
+		addr := net.JoinHostPort(s.cfg.Server.BindAddr, strconv.Itoa(s.cfg.Server.GRPCPort))
+		if gln, err = net.Listen("tcp", addr); err != nil {
+			return "", fmt.Errorf("server: listen on server.bind_addr:server.grpc_port: %w", err)
+		}
+	}
+	s.mu.grpcLn = gln
+	port := s.cfg.Server.GRPCPort
+	if a, ok := gln.Addr().(*net.TCPAddr); ok {
+		port = a.Port
+	}
+	return net.JoinHostPort(s.cfg.Node.Addr, strconv.Itoa(port)), nil
 }
 
 // lockOptions are the shard locks of [cluster_deployment.etcd_client]:
@@ -160,12 +170,13 @@ func (s *Server) closeMemberLocked() {
 	}
 }
 
-// clusterRouter answers the storage API's Route from the meta service.
-type clusterRouter struct{ m *cluster.Member }
+// resolverRouter answers the storage API's Route from the meta service
+// (*cluster.Member) or the static topology (*router.Static).
+type resolverRouter struct{ r router.Resolver }
 
 // Route implements grpcapi.Router.
-func (r clusterRouter) Route(ctx context.Context, database, table string) (grpcapi.Endpoint, error) {
-	ep, err := r.m.Route(ctx, database, table)
+func (r resolverRouter) Route(ctx context.Context, database, table string) (grpcapi.Endpoint, error) {
+	ep, err := r.r.Route(ctx, database, table)
 	if err != nil {
 		return grpcapi.Endpoint{}, err
 	}

@@ -122,10 +122,12 @@ func (n *clusterNode) endpoint() string { return fmt.Sprintf("127.0.0.1:%d", n.g
 func (n *clusterNode) restart() {
 	t := n.t
 	t.Helper()
-	if err := n.s.Close(); err != nil {
-		t.Fatal(err)
+	if n.s != nil {
+		if err := n.s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		n.s = nil
 	}
-	n.s = nil
 	var gln net.Listener
 	waitFor(t, 10*time.Second, "the node's gRPC port to be free again", func() bool {
 		var err error

@@ -22,7 +22,7 @@ type forwardingExecutor struct {
 
 // Execute implements executor.
 func (x forwardingExecutor) Execute(ctx context.Context, sess query.Session, sql string) (*query.Result, error) {
-	tables, ok := query.StatementTables(sql)
+	tables, ok := query.StatementTables(sql, x.f.ForwardsDDL())
 	if !ok || len(tables) == 0 {
 		return x.executor.Execute(ctx, sess, sql)
 	}

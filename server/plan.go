@@ -128,13 +128,6 @@ func unsupported(cfg *config.Config) []error {
 			errs = append(errs, fmt.Errorf(`%w: cluster_deployment.node_type = %q: compaction servers `+
 				`are not supported yet; use %q`, ErrNotSupported, c.NodeType, config.NodeTypeHoraeDB))
 		}
-	case config.ModeNoMeta:
-		if s := d.NoMeta; s != nil && (len(s.Topology.SchemaShards) > 0 ||
-			len(s.Rules.PrefixRules) > 0 || len(s.Rules.HashRules) > 0) {
-			errs = append(errs, fmt.Errorf(`%w: cluster_deployment.topology and cluster_deployment.rules: `+
-				`static routing over several nodes (mode %q with a topology) is not supported yet; `+
-				`remove them (or the whole [cluster_deployment]) to run standalone`, ErrNotSupported, d.Mode))
-		}
 	}
 	switch t := cfg.Analytic.WAL.Type; t {
 	case config.WALLocal, config.WALRocksDB, config.WALKafka, config.WALTable, config.WALObkv:

@@ -27,12 +27,6 @@ func TestNewRejectsUnsupported(t *testing.T) {
 			c.ClusterDeployment.WithMeta.MetaClient.ClusterName = "defaultCluster"
 			c.ClusterDeployment.WithMeta.NodeType = config.NodeTypeCompactionServer
 		}, []string{"cluster_deployment.node_type", "CompactionServer", "not supported yet"}},
-		{"NoMeta with topology", func(c *config.Config) {
-			c.ClusterDeployment.NoMeta.Topology.SchemaShards = []config.SchemaShardView{{
-				Schema:     "public",
-				ShardViews: []config.ShardView{{ShardID: 0, Endpoint: config.EndpointConfig{Addr: "127.0.0.1", Port: 8831}}},
-			}}
-		}, []string{"cluster_deployment.topology", "NoMeta", "not supported yet"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -15,8 +15,8 @@
 // shards come from meta events), with its WAL on the local disk (Local,
 // RocksDB), in Kafka (Kafka) or in tables of a MySQL-protocol database
 // (Table, Obkv), and its SSTs on the local disk or in S3 or OSS (with
-// memory and disk caches). NoMeta with a static topology is rejected by New
-// with ErrNotSupported, naming the config key.
+// memory and disk caches), or as a node of a static cluster (mode NoMeta
+// with a topology, server/static.go: tables placed by rules).
 package server
 
 import (
@@ -162,7 +162,8 @@ type Server struct {
 		cancelBase context.CancelFunc // cancels the contexts of requests
 		member     *cluster.Member    // mode WithMeta
 		metaClient *client.Client     // mode WithMeta
-		router     *router.Router     // mode WithMeta: owners of tables, forwarding
+		static     *router.Static     // mode NoMeta with a topology: placement by rules
+		router     *router.Router     // a cluster (either mode): owners of tables, forwarding
 	}
 }
 
@@ -301,6 +302,9 @@ func (s *Server) startLocked(ctx context.Context) error {
 			if err := e.OpenShard(ctx, id); err != nil {
 				return fmt.Errorf("server: open shard %d: %w", id, err)
 			}
+		}
+		if err := s.openStaticLocked(); err != nil {
+			return err
 		}
 	}
 
@@ -511,7 +515,7 @@ func (s *Server) newGRPCServer(qx *query.Executor, addr net.Addr) (*grpc.Server,
 	o.Endpoint = s.endpoint(addr)
 	o.SQL, o.Writer = qx, qx
 	o.Router = s.routerLocked(addr)
-	if s.mu.member != nil {
+	if s.mu.router != nil {
 		o.Forwarder = s.mu.router
 	}
 	o.Users = s.users
@@ -540,10 +544,14 @@ func (s *Server) endpoint(addr net.Addr) grpcapi.Endpoint {
 }
 
 // routerLocked answers which node serves a table, for gRPC Route and
-// HTTP GET /route/{table}: HoraeMeta in mode WithMeta, else this node.
+// HTTP GET /route/{table}: HoraeMeta in mode WithMeta, the rules of a
+// static cluster, else this node.
 func (s *Server) routerLocked(grpcAddr net.Addr) grpcapi.Router {
 	if m := s.mu.member; m != nil {
-		return clusterRouter{m}
+		return resolverRouter{m}
+	}
+	if st := s.mu.static; st != nil {
+		return resolverRouter{st}
 	}
 	return grpcapi.StaticRouter(s.endpoint(grpcAddr))
 }

@@ -140,8 +140,9 @@ type MetaClientConfig struct {
 	// overrides it.
 	ClusterName string `toml:"cluster_name"`
 	// MetaAddr is HoraeMeta's gRPC address, "host:port" or a URL such as
-	// "http://127.0.0.1:2379". Default "127.0.0.1:8080". Env
-	// HORAEMETA_SERVER_ADDR overrides it.
+	// "http://127.0.0.1:2379", or the addresses of several meta members
+	// separated by commas; the node uses whichever answers. Default
+	// "127.0.0.1:8080". Env HORAEMETA_SERVER_ADDR overrides it.
 	MetaAddr string `toml:"meta_addr"`
 	// Lease is the heartbeat lease of this node. Default 10s.
 	Lease units.Duration `toml:"lease"`
@@ -287,6 +288,9 @@ func (s *StaticRouteConfig) check(v *validator, key string) {
 			v.required(sk+".endpoint.addr", sv.Endpoint.Addr)
 			v.port(sk+".endpoint.port", sv.Endpoint.Port)
 		}
+		if len(view.ShardViews) == 0 {
+			v.add(k+".shard_views", "schema %q has no shards", view.Schema)
+		}
 		shards[view.Schema] = ids
 	}
 	known := func(k, schema string, shard uint32) {
@@ -312,6 +316,25 @@ func (s *StaticRouteConfig) check(v *validator, key string) {
 			known(k+".shards", r.Schema, sh)
 		}
 	}
+	// Without a hash rule a table's shard id is hash % number of shards,
+	// so the ids must be 0..n-1.
+	hashed := map[string]bool{}
+	for _, r := range s.Rules.HashRules {
+		hashed[r.Schema] = true
+	}
+	for i, view := range s.Topology.SchemaShards {
+		if hashed[view.Schema] {
+			continue
+		}
+		for id := range uint32(len(view.ShardViews)) {
+			if !shards[view.Schema][id] {
+				v.add(fmt.Sprintf("%s.topology.schema_shards[%d].shard_views", key, i),
+					"schema %q has no hash rule, so its shard ids must be 0 to %d (tables go to hash %% %d); shard %d is missing",
+					view.Schema, len(view.ShardViews)-1, len(view.ShardViews), id)
+				break
+			}
+		}
+	}
 }
 
 func (c *ClusterConfig) check(v *validator, key string) {
@@ -320,10 +343,13 @@ func (c *ClusterConfig) check(v *validator, key string) {
 
 	m := &c.MetaClient
 	k := key + ".meta_client"
-	if strings.TrimSpace(m.MetaAddr) == "" {
+	if len(m.MetaAddrs()) == 0 {
 		v.add(k+".meta_addr", "is required in mode %s", ModeWithMeta)
-	} else if err := checkAddr(m.MetaAddr); err != nil {
-		v.add(k+".meta_addr", "%v", err)
+	}
+	for _, a := range m.MetaAddrs() {
+		if err := checkAddr(a); err != nil {
+			v.add(k+".meta_addr", "%v", err)
+		}
 	}
 	durPositive(v, k+".lease", m.Lease)
 	durPositive(v, k+".timeout", m.Timeout)
@@ -356,6 +382,17 @@ func (c *ClusterConfig) check(v *validator, key string) {
 		v.add(k+".shard_lock_lease_check_interval", "%s must be below shard_lock_lease_ttl_sec (%ds)",
 			e.ShardLockLeaseCheckInterval, e.ShardLockLeaseTTLSec)
 	}
+}
+
+// MetaAddrs splits MetaAddr at commas, dropping empty parts.
+func (m *MetaClientConfig) MetaAddrs() []string {
+	var out []string
+	for _, a := range strings.Split(m.MetaAddr, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // checkAddr accepts "host:port" or an http(s) URL with a host.

@@ -218,6 +218,13 @@ func TestValidate(t *testing.T) {
 		{"meta_addr scheme", func(c *Config) { withMeta(c).MetaClient.MetaAddr = "grpc://x:1" },
 			`cluster_deployment.meta_client.meta_addr: "grpc://x:1": scheme "grpc" is not http or https`},
 		{"meta_addr url", func(c *Config) { withMeta(c).MetaClient.MetaAddr = "http://127.0.0.1:2379" }, ""},
+		{"meta_addr list", func(c *Config) {
+			withMeta(c).MetaClient.MetaAddr = "http://10.0.0.1:2379, 10.0.0.2:2379,http://10.0.0.3:2379"
+		}, ""},
+		{"meta_addr list with a bad member", func(c *Config) { withMeta(c).MetaClient.MetaAddr = "10.0.0.1:2379,10.0.0.2" },
+			`cluster_deployment.meta_client.meta_addr: "10.0.0.2"`},
+		{"meta_addr only commas", func(c *Config) { withMeta(c).MetaClient.MetaAddr = " , " },
+			"cluster_deployment.meta_client.meta_addr: is required in mode WithMeta"},
 		{"etcd addrs", func(c *Config) { withMeta(c).EtcdClient.ServerAddrs = nil },
 			"cluster_deployment.etcd_client.server_addrs: is required in mode WithMeta"},
 		{"shard lock ttl", func(c *Config) { withMeta(c).EtcdClient.ShardLockLeaseTTLSec = 10 },
@@ -246,6 +253,15 @@ func TestValidate(t *testing.T) {
 		}, `cluster_deployment.topology.schema_shards[0].shard_views[1].shard_id: shard 0 of schema "test" is listed twice`},
 		{"static endpoint port", func(c *Config) { static(c).Topology.SchemaShards[0].ShardViews[0].Endpoint.Port = 0 },
 			"cluster_deployment.topology.schema_shards[0].shard_views[0].endpoint.port: port 0 out of range"},
+		{"static no shards", func(c *Config) { static(c).Topology.SchemaShards[0].ShardViews = nil },
+			`cluster_deployment.topology.schema_shards[0].shard_views: schema "test" has no shards`},
+		{"static shard ids with a gap", func(c *Config) { static(c).Topology.SchemaShards[0].ShardViews[0].ShardID = 1 },
+			`cluster_deployment.topology.schema_shards[0].shard_views: schema "test" has no hash rule, so its shard ids must be 0 to 0 (tables go to hash % 1); shard 0 is missing`},
+		{"static shard ids with a gap and a hash rule", func(c *Config) {
+			s := static(c)
+			s.Topology.SchemaShards[0].ShardViews[0].ShardID = 1
+			s.Rules.HashRules = []HashRule{{Schema: "test", Shards: []uint32{1}}}
+		}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Default()

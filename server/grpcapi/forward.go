@@ -40,6 +40,9 @@ const ForwardedFromKey = "forwarded-from"
 type Forwarder interface {
 	// Self is this node's endpoint, host:port.
 	Self() string
+	// ForwardsDDL reports whether CREATE and DROP TABLE run on the
+	// table's owner (static placement) rather than on any node.
+	ForwardsDDL() bool
 	// Owner returns the endpoint of the node that serves a table, "" for
 	// this node.
 	Owner(ctx context.Context, database, table string) (string, error)
@@ -130,9 +133,9 @@ func (s *Service) sqlOwner(ctx context.Context, req *storagepb.SqlQueryRequest) 
 	if f == nil {
 		return "", nil, nil
 	}
-	tables, ok := query.StatementTables(req.GetSql())
+	tables, ok := query.StatementTables(req.GetSql(), f.ForwardsDDL())
 	if !ok || len(tables) == 0 {
-		return "", nil, nil // the executor reports a syntax error; DDL goes through the catalog
+		return "", nil, nil // the executor reports a syntax error
 	}
 	db := session(req.GetContext()).Database
 	owner, err := StatementOwner(ctx, f, db, tables)

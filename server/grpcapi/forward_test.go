@@ -17,6 +17,8 @@ func (f fakeForwarder) Owner(_ context.Context, _, table string) (string, error)
 	return f[table], nil
 }
 func (f fakeForwarder) Forget(string, string) {}
+
+func (f fakeForwarder) ForwardsDDL() bool { return false }
 func (f fakeForwarder) Client(string) (storagepb.StorageServiceClient, error) {
 	return nil, nil
 }
