@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/horaego/horaedb/proto/storagepb"
@@ -72,9 +73,16 @@ type Router struct {
 	mu struct {
 		sync.Mutex
 		owners map[tableKey]cached
-		conns  map[string]*grpc.ClientConn
+		conns   map[string]ownerConn
+		retired map[*grpc.ClientConn]struct{} // replaced, closed soon
 		closed bool
 	}
+}
+
+// ownerConn is the channel to one owner.
+type ownerConn struct {
+	cc      *grpc.ClientConn
+	created time.Time
 }
 
 type tableKey struct{ database, table string }
@@ -100,7 +108,8 @@ func New(o Options) (*Router, error) {
 	}
 	r := &Router{o: o, now: time.Now}
 	r.mu.owners = map[tableKey]cached{}
-	r.mu.conns = map[string]*grpc.ClientConn{}
+	r.mu.conns = map[string]ownerConn{}
+	r.mu.retired = map[*grpc.ClientConn]struct{}{}
 	return r, nil
 }
 
@@ -149,22 +158,62 @@ func (r *Router) Forget(database, table string) {
 // Client returns a storage API client of the node at endpoint, over a
 // connection kept until Close.
 func (r *Router) Client(endpoint string) (storagepb.StorageServiceClient, error) {
+	cc, err := r.conn(endpoint)
+	if err != nil {
+		return nil, err
+	}
+	return storagepb.NewStorageServiceClient(cc), nil
+}
+
+// Reconnecting to an owner that was unreachable. A gRPC channel whose
+// connection failed stays failed until a new connection is ready, failing
+// calls at once, and dials again only after a backoff. So an owner that
+// is back would still be refused for a while. Instead, a failed
+// connection older than redialAfter is replaced by a new channel, whose
+// first call dials: it fails fast while the owner is down (at most one
+// dial per redialAfter, the calls in between fail at once) and succeeds as
+// soon as the owner is back. The old channel is closed after retireAfter,
+// when calls that were using it have ended.
+const (
+	redialAfter = 200 * time.Millisecond
+	retireAfter = 10 * time.Second
+)
+
+func (r *Router) conn(endpoint string) (*grpc.ClientConn, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.mu.closed {
 		return nil, ErrClosed
 	}
-	cc := r.mu.conns[endpoint]
-	if cc == nil {
-		var err error
-		cc, err = grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()),
+	now := r.now()
+	oc, ok := r.mu.conns[endpoint]
+	if ok && oc.cc.GetState() == connectivity.TransientFailure && now.Sub(oc.created) >= redialAfter {
+		old := oc.cc
+		r.mu.retired[old] = struct{}{}
+		time.AfterFunc(retireAfter, func() { r.retire(old) })
+		ok = false
+	}
+	if !ok {
+		cc, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()),
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(r.o.MaxMsgSize), grpc.MaxCallSendMsgSize(r.o.MaxMsgSize)))
 		if err != nil {
 			return nil, fmt.Errorf("router: connect to %s: %w", endpoint, err)
 		}
-		r.mu.conns[endpoint] = cc
+		oc = ownerConn{cc: cc, created: now}
+		r.mu.conns[endpoint] = oc
 	}
-	return storagepb.NewStorageServiceClient(cc), nil
+	return oc.cc, nil
+}
+
+// retire closes a replaced channel, unless Close did.
+func (r *Router) retire(cc *grpc.ClientConn) {
+	r.mu.Lock()
+	_, ok := r.mu.retired[cc]
+	delete(r.mu.retired, cc)
+	r.mu.Unlock()
+	if ok {
+		_ = cc.Close()
+	}
 }
 
 // Close closes the connections to other nodes. Idempotent.
@@ -173,9 +222,13 @@ func (r *Router) Close() error {
 	defer r.mu.Unlock()
 	r.mu.closed = true
 	var errs []error
-	for ep, cc := range r.mu.conns {
-		errs = append(errs, cc.Close())
+	for ep, oc := range r.mu.conns {
+		errs = append(errs, oc.cc.Close())
 		delete(r.mu.conns, ep)
+	}
+	for cc := range r.mu.retired {
+		errs = append(errs, cc.Close())
+		delete(r.mu.retired, cc)
 	}
 	return errors.Join(errs...)
 }

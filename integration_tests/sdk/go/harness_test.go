@@ -64,13 +64,20 @@ type node struct {
 	exited   chan struct{}
 }
 
-// startNode starts horaedb with its data in a temporary directory; extra is
-// appended to the [server] section of its config. The process is stopped
-// when the test ends and its log printed if the test failed.
+// startNode starts horaedb on free ports; see startNodeOn.
 func startNode(t testing.TB, extra string) *node {
 	t.Helper()
+	return startNodeOn(t, freePorts(t, 4), extra)
+}
+
+// startNodeOn starts horaedb with its data in a temporary directory,
+// serving HTTP, gRPC, MySQL and PostgreSQL on ports[0..3]; extra is
+// appended to the [server] section of its config (and may open further
+// sections). The process is stopped when the test ends and its log printed
+// if the test failed.
+func startNodeOn(t testing.TB, ports []int, extra string) *node {
+	t.Helper()
 	dir := t.TempDir()
-	ports := freePorts(t, 4)
 	cfg := fmt.Sprintf(`[node]
 addr = "127.0.0.1"
 
