@@ -249,9 +249,9 @@ type ClusterOptions struct {
 	// the member at metaAddr; default: withMetaNodeConfig with a 3s lease
 	// and every member's etcd.
 	NodeOptions func(i int, metaAddr string) NodeOptions
-	// MetaAddr picks the member the data nodes talk to; default the
-	// first.
-	MetaAddr func(metas []*Meta) *Meta
+	// MetaAddr returns the data nodes' meta_addr: one member's address or
+	// several separated by commas; default the first member's.
+	MetaAddr func(metas []*Meta) string
 }
 
 // StartCluster starts the metas, then the data nodes, and waits until the
@@ -274,12 +274,12 @@ func StartCluster(t testing.TB, o ClusterOptions) *Cluster {
 			return NodeOptions{Config: withMetaNodeConfig(metaAddr, etcd, "3s")}
 		}
 	}
-	target := c.Metas[0]
+	target := c.Metas[0].ClientAddr()
 	if o.MetaAddr != nil {
 		target = o.MetaAddr(c.Metas)
 	}
 	for i := range o.Nodes {
-		c.Nodes = append(c.Nodes, NewNode(t, o.NodeOptions(i, target.ClientAddr())))
+		c.Nodes = append(c.Nodes, NewNode(t, o.NodeOptions(i, target)))
 	}
 	for _, n := range c.Nodes {
 		n.Start()

@@ -296,7 +296,7 @@ func createWithRetry(t testing.TB, n *Node, table string, deadline time.Time) in
 }
 
 // TestClusterMetaLeaderFailover runs three HoraeMeta members and three data
-// nodes (which talk to a follower), SIGKILLs the meta leader while tables
+// nodes (whose meta_addr lists every member, the leader first), SIGKILLs the meta leader while tables
 // are being created through all nodes, and checks that every CREATE
 // completes (retried by the client where it failed) once a new leader is
 // elected, that each table exists exactly once on one shard of the node
@@ -305,14 +305,17 @@ func createWithRetry(t testing.TB, n *Node, table string, deadline time.Time) in
 func TestClusterMetaLeaderFailover(t *testing.T) {
 	c := StartCluster(t, ClusterOptions{
 		Meta: MetaOptions{Members: 3},
-		MetaAddr: func(metas []*Meta) *Meta {
+		// Every member, the leader first: when it dies the nodes move on
+		// to a follower, which forwards to the new leader.
+		MetaAddr: func(metas []*Meta) string {
 			leader := metaLeader(t, metas)
+			addrs := []string{leader.ClientAddr()}
 			for _, m := range metas {
 				if m != leader {
-					return m
+					addrs = append(addrs, "http://"+m.ClientAddr())
 				}
 			}
-			return nil
+			return strings.Join(addrs, ",")
 		},
 	})
 	leader := c.Leader(t)
@@ -350,6 +353,11 @@ func TestClusterMetaLeaderFailover(t *testing.T) {
 	}
 	if t.Failed() {
 		t.FailNow()
+	}
+	// Every node heartbeats again, through a member it listed after the
+	// one it talked to died.
+	for _, nd := range c.Nodes {
+		c.WaitRejoined(t, nd, killed)
 	}
 	c.WaitStable(t)
 

@@ -156,7 +156,7 @@ func call[Resp any](ctx context.Context, c *Client, fn func(context.Context, met
 		err = FromStatus(err)
 		if !retryElsewhere(err) || ctx.Err() != nil {
 			if ctx.Err() != nil && last != nil {
-				return zero, fmt.Errorf("meta client: no meta member could serve before the deadline: %w", last)
+				return zero, fmt.Errorf("%w before the deadline: %w", ErrUnavailable, last)
 			}
 			return zero, err
 		}
@@ -167,7 +167,7 @@ func call[Resp any](ctx context.Context, c *Client, fn func(context.Context, met
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return zero, fmt.Errorf("meta client: no meta member could serve before the deadline: %w", last)
+				return zero, fmt.Errorf("%w before the deadline: %w", ErrUnavailable, last)
 			case <-t.C:
 			}
 			backoff = min(2*backoff, 500*time.Millisecond)

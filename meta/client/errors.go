@@ -18,6 +18,11 @@ import (
 // Status encodes, FromStatus decodes, and errors.Is matches the decoded
 // error against these sentinels.
 var (
+	// ErrUnavailable: no member could serve the call before its
+	// deadline (each was unreachable or not the leader); the call was
+	// not applied by any member that answered. Retrying later is safe.
+	ErrUnavailable = errors.New("meta client: no meta member could serve")
+
 	ErrClusterNotFound      = sentinel(metapb.Reason_CLUSTER_NOT_FOUND, "cluster not found")
 	ErrClusterNotStable     = sentinel(metapb.Reason_CLUSTER_NOT_STABLE, "cluster not stable")
 	ErrSchemaNotFound       = sentinel(metapb.Reason_SCHEMA_NOT_FOUND, "schema not found")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/horaego/horaedb/cluster"
 	"github.com/horaego/horaedb/engine"
+	"github.com/horaego/horaedb/meta/client"
 	"github.com/horaego/horaedb/query"
 	"github.com/horaego/horaedb/wal"
 )
@@ -25,7 +26,8 @@ func Code(err error) int {
 	case errors.As(err, &coded):
 		return coded.Code
 	case errors.Is(err, wal.ErrUnavailable), errors.Is(err, engine.ErrServerBusy),
-		errors.Is(err, wal.ErrClosed), errors.Is(err, engine.ErrClosed), errors.Is(err, cluster.ErrShardLockLost):
+		errors.Is(err, wal.ErrClosed), errors.Is(err, engine.ErrClosed), errors.Is(err, cluster.ErrShardLockLost),
+		errors.Is(err, client.ErrUnavailable), errors.Is(err, client.ErrClusterNotStable):
 		return http.StatusServiceUnavailable
 	case query.IsClientError(err):
 		return http.StatusBadRequest
@@ -49,6 +51,8 @@ func Message(err error) string {
 		return "nothing was applied: the table's shard is moving to another node or back; refresh the route and retry: " + err.Error()
 	case errors.Is(err, wal.ErrClosed), errors.Is(err, engine.ErrClosed):
 		return "the node is shutting down; nothing was applied; retry on another node or later: " + err.Error()
+	case errors.Is(err, client.ErrUnavailable), errors.Is(err, client.ErrClusterNotStable):
+		return "the meta service could not serve the request now; retry later: " + err.Error()
 	case query.IsClientError(err):
 		return query.UserMessage(err)
 	}
