@@ -72,10 +72,10 @@ type Router struct {
 
 	mu struct {
 		sync.Mutex
-		owners map[tableKey]cached
+		owners  map[tableKey]cached
 		conns   map[string]ownerConn
 		retired map[*grpc.ClientConn]struct{} // replaced, closed soon
-		closed bool
+		closed  bool
 	}
 }
 
