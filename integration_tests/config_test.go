@@ -101,6 +101,57 @@ func TestWithMetaSampleConfig(t *testing.T) {
 	n.Stop()
 }
 
+// TestStaticSampleConfigs starts the two nodes of the static cluster of
+// configs/horaedb-static-{0,1}.toml (on test ports: the topology's ports
+// follow the nodes' gRPC ports) and checks that a table pinned by the
+// prefix rule to shard 0 is created, written and read through node 1 and
+// lives on node 0.
+func TestStaticSampleConfigs(t *testing.T) {
+	var nodes []*Node
+	for i := range 2 {
+		sample := sampleConfig(t, fmt.Sprintf("horaedb-static-%d.toml", i))
+		nodes = append(nodes, NewNode(t, NodeOptions{Config: func(p Ports) string { return onTestPorts(sample, p) }}))
+	}
+	topoPort := regexp.MustCompile(`(?m)^port = (8831|8832)$`)
+	for _, n := range nodes {
+		b, err := os.ReadFile(n.ConfigPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := topoPort.ReplaceAllStringFunc(string(b), func(m string) string {
+			if strings.HasSuffix(m, "8831") {
+				return fmt.Sprintf("port = %d", nodes[0].Ports.GRPC)
+			}
+			return fmt.Sprintf("port = %d", nodes[1].Ports.GRPC)
+		})
+		if !strings.Contains(cfg, fmt.Sprintf("\nport = %d\n", nodes[0].Ports.GRPC)) ||
+			!strings.Contains(cfg, fmt.Sprintf("\nport = %d\n", nodes[1].Ports.GRPC)) {
+			t.Fatalf("the topology of the sample was not rewritten:\n%s", cfg)
+		}
+		if err := os.WriteFile(n.ConfigPath, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		n.Start()
+	}
+	if log := nodes[0].Log(); !strings.Contains(log, "serves=public/0") {
+		t.Errorf("node 0 does not say it serves shard 0:\n%s", log)
+	}
+	nodes[1].MustSQL(`CREATE TABLE BIZ_orders (region string TAG, amount double, ts timestamp NOT NULL, TIMESTAMP KEY(ts)) WITH (enable_ttl='false')`)
+	nodes[1].MustSQL(`INSERT INTO BIZ_orders (region, amount, ts) VALUES ('eu', 2.5, 1000)`)
+	if got, want := string(nodes[1].MustSQL(`SELECT region, amount FROM BIZ_orders`)), `{"rows":[{"region":"eu","amount":2.5}]}`; got != want {
+		t.Errorf("SELECT through node 1: %s, want %s", got, want)
+	}
+	if got := string(nodes[0].MustSQL(`SHOW TABLES`)); !strings.Contains(got, "BIZ_orders") {
+		t.Errorf("SHOW TABLES on node 0 (the owner): %s", got)
+	}
+	if got := string(nodes[1].MustSQL(`SHOW TABLES`)); strings.Contains(got, "BIZ_orders") {
+		t.Errorf("SHOW TABLES on node 1: %s; the table belongs to node 0", got)
+	}
+	for _, n := range nodes {
+		n.Stop()
+	}
+}
+
 // TestBadConfig checks that a config error names the key and stops the node.
 func TestBadConfig(t *testing.T) {
 	dir := t.TempDir()
