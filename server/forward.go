@@ -7,6 +7,7 @@ import (
 	"github.com/horaego/horaedb/proto/storagepb"
 	"github.com/horaego/horaedb/query"
 	"github.com/horaego/horaedb/server/grpcapi"
+	"github.com/horaego/horaedb/server/opentsdb"
 	"github.com/horaego/horaedb/server/status"
 )
 
@@ -78,4 +79,110 @@ func withForwardAuth(ctx context.Context, auth string) context.Context {
 func forwardAuth(ctx context.Context) string {
 	s, _ := ctx.Value(forwardAuthKey{}).(string)
 	return s
+}
+
+// forwardingWriter writes the tables of the InfluxDB, OpenTSDB and
+// Prometheus protocols on the nodes that serve them: the tables served
+// here through the executor, the others sent to their owners over the
+// storage API (one Write per owner, with forwarded-from and the caller's
+// Authorization). Every table is encoded before anything is written, so a
+// value the API cannot carry fails the request whole; after that, as with
+// a gRPC Write split by owner, the count is of the tables written and the
+// error the first failure's. The embedded executor serves everything else
+// (OpenTSDB's queries read tables here).
+type forwardingWriter struct {
+	*query.Executor
+	f grpcapi.Forwarder
+}
+
+// Write implements influx.Writer, promremote.Writer and part of
+// opentsdb.Executor.
+func (w forwardingWriter) Write(ctx context.Context, sess query.Session, tables []query.WriteTable, o query.WriteOptions) (int64, error) {
+	db := sess.Database
+	if db == "" {
+		db = query.DefaultDatabase
+	}
+	var here []query.WriteTable
+	var owners []string
+	remote := map[string][]query.WriteTable{}
+	for _, t := range tables {
+		ep, err := w.f.Owner(ctx, db, t.Table)
+		if err != nil {
+			return 0, err
+		}
+		if ep == "" {
+			here = append(here, t)
+			continue
+		}
+		if _, ok := remote[ep]; !ok {
+			owners = append(owners, ep)
+		}
+		remote[ep] = append(remote[ep], t)
+	}
+	if len(owners) == 0 {
+		return w.Executor.Write(ctx, sess, tables, o)
+	}
+	reqs := make([]*storagepb.WriteRequest, len(owners))
+	for i, ep := range owners {
+		var err error
+		if reqs[i], err = grpcapi.EncodeWrite(db, remote[ep]); err != nil {
+			return 0, err
+		}
+	}
+	var n int64
+	var first error
+	if len(here) > 0 {
+		n, first = w.Executor.Write(ctx, sess, here, o)
+	}
+	for i, ep := range owners {
+		k, err := w.forward(ctx, db, ep, reqs[i])
+		n += k
+		if first == nil {
+			first = err
+		}
+	}
+	return n, first
+}
+
+// forward writes one owner's part.
+func (w forwardingWriter) forward(ctx context.Context, db, owner string, req *storagepb.WriteRequest) (int64, error) {
+	forget := func() {
+		for _, tr := range req.GetTableRequests() {
+			w.f.Forget(db, tr.GetTable())
+		}
+	}
+	c, err := w.f.Client(owner)
+	if err != nil {
+		return 0, grpcapi.ForwardError(owner, err)
+	}
+	resp, err := c.Write(grpcapi.OutgoingContext(ctx, w.f.Self(), forwardAuth(ctx)), req)
+	if err != nil {
+		forget()
+		return 0, grpcapi.ForwardError(owner, err)
+	}
+	if h := resp.GetHeader(); h.GetCode() != http.StatusOK {
+		if h.GetCode() == http.StatusFound {
+			forget()
+		}
+		return int64(resp.GetSuccess()), &status.Error{Code: int(h.GetCode()), Message: h.GetError()}
+	}
+	return int64(resp.GetSuccess()), nil
+}
+
+// writer is w when it forwards (a cluster), else the executor itself.
+func (w forwardingWriter) writer() interface {
+	Write(context.Context, query.Session, []query.WriteTable, query.WriteOptions) (int64, error)
+} {
+	if w.f == nil {
+		return w.Executor
+	}
+	return w
+}
+
+// executor is writer for OpenTSDB, which reads through the executor too.
+func (w forwardingWriter) executor() opentsdb.Executor {
+	if w.f == nil {
+		return w.Executor
+	}
+	return w
 }

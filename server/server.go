@@ -317,8 +317,10 @@ func (s *Server) startLocked(ctx context.Context) error {
 		MemoryLimit:     memoryLimit(s.cfg.QueryEngine.MemoryLimit),
 	})
 	var exec executor = qx
+	ingest := forwardingWriter{Executor: qx} // the writes of InfluxDB, OpenTSDB and Prometheus
 	if rt := s.mu.router; rt != nil {
 		exec = forwardingExecutor{executor: qx, f: rt}
+		ingest.f = rt
 	}
 	if s.testHookExec != nil {
 		exec = s.testHookExec(exec)
@@ -356,7 +358,7 @@ func (s *Server) startLocked(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("server: render config: %w", err)
 	}
-	prom, err := promremote.New(promremote.Options{Writer: qx, Querier: qx,
+	prom, err := promremote.New(promremote.Options{Writer: ingest.writer(), Querier: qx,
 		TimestampColumn: s.cfg.Server.DefaultSchemaConfig.DefaultTimestampColumnName,
 		MaxBodySize:     int64(s.cfg.Server.HTTPMaxBodySize), Database: requestDatabase,
 		Logger: s.log.With("component", "prom-remote"), Registerer: s.reg})
@@ -376,7 +378,7 @@ func (s *Server) startLocked(ctx context.Context) error {
 		inflight: &s.inflight,
 		users:    s.users,
 		router:   s.routerLocked(gln.Addr()),
-		influx: influx.New(influx.Options{Writer: qx, Querier: influxql.New(qx),
+		influx: influx.New(influx.Options{Writer: ingest.writer(), Querier: influxql.New(qx),
 			TimestampColumn: s.cfg.Server.DefaultSchemaConfig.DefaultTimestampColumnName,
 			MaxBodySize:     int64(s.cfg.Server.HTTPMaxBodySize),
 			Database:        requestDatabase, Logger: s.log.With("component", "influxdb")}),
@@ -384,7 +386,7 @@ func (s *Server) startLocked(ctx context.Context) error {
 			Registerer: s.reg, Logger: s.log.With("component", "promql")}),
 			Database: requestDatabase, Revision: Version(), Logger: s.log.With("component", "promql")}),
 		prom: prom,
-		opentsdb: opentsdb.New(opentsdb.Options{Executor: qx,
+		opentsdb: opentsdb.New(opentsdb.Options{Executor: ingest.executor(),
 			TimestampColumn: s.cfg.Server.DefaultSchemaConfig.DefaultTimestampColumnName,
 			MaxBodySize:     int64(s.cfg.Server.HTTPMaxBodySize),
 			Database:        requestDatabase, Logger: s.log.With("component", "opentsdb")}),

@@ -173,6 +173,31 @@ func TestStaticCluster(t *testing.T) {
 		t.Errorf("%s still exists on its owner after DROP through b", onA)
 	}
 
+	// InfluxDB line protocol and OpenTSDB puts through the non-owner land
+	// on the owner, mixed with tables of this node in one request.
+	now := time.Now().Add(-time.Minute).Truncate(time.Second)
+	mOnA, mOnB := tableOn("m", 0, 2), tableOn("m", 1, 2)
+	lines := fmt.Sprintf("%s,host=x v=1.5 %d\n%s,host=y v=2i %d\n", mOnB, now.UnixNano(), mOnA, now.UnixNano())
+	if code, body := post(t, b.url+"/influxdb/v1/write?db=public", lines); code != 204 {
+		t.Fatalf("line protocol through b: %d %s", code, body)
+	}
+	if !hasTable(b, "public", mOnB) || hasTable(b, "public", mOnA) || !hasTable(a, "public", mOnA) {
+		t.Errorf("line protocol: %s should be on b only and %s on a only", mOnB, mOnA)
+	}
+	for _, tc := range []struct{ table, want string }{{mOnB, `"v":1.5`}, {mOnA, `"v":2`}} {
+		if code, body := a.sql(`SELECT host, v FROM ` + tc.table); code != 200 || !strings.Contains(body, tc.want) {
+			t.Errorf("%s after the line protocol write: %d %s", tc.table, code, body)
+		}
+	}
+	tsdbOnB := tableOn("sys.cpu.", 1, 2)
+	put := fmt.Sprintf(`{"metric":%q,"timestamp":%d,"value":7,"tags":{"host":"z"}}`, tsdbOnB, now.Unix())
+	if code, body := post(t, a.url+"/opentsdb/api/put", put); code != 204 && code != 200 {
+		t.Fatalf("OpenTSDB put through a: %d %s", code, body)
+	}
+	if !hasTable(b, "public", tsdbOnB) || hasTable(a, "public", tsdbOnB) {
+		t.Errorf("OpenTSDB put: %s should be on b only", tsdbOnB)
+	}
+
 	// A schema outside the topology is each node's own.
 	for _, n := range nodes {
 		req := &storagepb.WriteRequest{Context: &storagepb.RequestContext{Database: "local"},
