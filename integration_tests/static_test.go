@@ -38,22 +38,28 @@ func startStaticCluster(t *testing.T, n int) []*Node {
 	}
 	top := staticTopology(nodes)
 	for _, nd := range nodes {
-		f, err := os.OpenFile(nd.ConfigPath, os.O_APPEND|os.O_WRONLY, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = f.WriteString("\n" + top)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		appendConfig(t, nd, top)
 	}
 	for _, nd := range nodes {
 		nd.Start()
 	}
 	return nodes
+}
+
+// appendConfig appends s to n's config file (before n starts).
+func appendConfig(t testing.TB, n *Node, s string) {
+	t.Helper()
+	f, err := os.OpenFile(n.ConfigPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteString("\n" + s)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // routeOf asks n's GET /route/{table} for the table's owner.
