@@ -100,7 +100,7 @@ func (c *LocalCatalog) DropTable(ctx context.Context, database, name string) err
 // clientKinds are the sentinels of errors the client causes.
 var clientKinds = []error{ErrInvalid, ErrUnsupported, parser.ErrSyntax,
 	engine.ErrInvalidWrite, engine.ErrTableNotFound, engine.ErrTableExists, engine.ErrColumnNotFound,
-	schema.ErrInvalid, options.ErrInvalid, expr.ErrEval, units.ErrSyntax, expr.ErrMemoryLimit}
+	schema.ErrInvalid, options.ErrInvalid, expr.ErrEval, units.ErrSyntax, expr.ErrMemoryLimit, ErrBlocked}
 
 // UserMessage is the text of an error for the client: the error's message
 // without the package prefixes of the sentinels it wraps ("query: invalid

@@ -21,6 +21,9 @@ func (sc *stmtCtx) insert(ctx context.Context, s *parser.Insert) (*Result, error
 	if err != nil {
 		return nil, err
 	}
+	if err := sc.x.checkWrite(t.Name()); err != nil {
+		return nil, err
+	}
 	sch := t.Schema()
 	target, err := insertTargets(sch, s.Columns, t.Name())
 	if err != nil {

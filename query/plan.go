@@ -264,6 +264,11 @@ func (p *selectPlan) planTableRef(ref parser.TableRef) (*relation, error) {
 		if alias == "" {
 			alias = t.Name()
 		}
+		// Joined or listed with others, a table is read whole; the WHERE
+		// clause filters after.
+		if err := p.sc.x.checkRead(t.Name(), engine.AllTime, p.sel.Where != nil); err != nil {
+			return nil, err
+		}
 		return p.scanTable(t, alias, engine.ScanRequest{Columns: p.neededColumns(t, alias), TimeRange: engine.AllTime})
 	case *parser.DerivedTable:
 		rel, err := p.sc.planQuery(r.Query, p.env, p.depth+1)

@@ -11,11 +11,13 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/horaego/horaedb/engine"
 	"github.com/horaego/horaedb/engine/options"
 	"github.com/horaego/horaedb/engine/schema"
 	"github.com/horaego/horaedb/query/internal/exec"
@@ -123,7 +125,8 @@ func (r *Result) Next(ctx context.Context) (arrow.RecordBatch, error) {
 
 // Executor runs statements. Safe for concurrent use.
 type Executor struct {
-	o Options
+	o      Options
+	limits atomic.Pointer[Limits] // nil: none
 }
 
 // NewExecutor returns an executor.
@@ -194,6 +197,9 @@ func (x *Executor) TableSchema(database, table string) (*schema.Schema, error) {
 func (x *Executor) LatestRows(ctx context.Context, database, table string) (arrow.RecordBatch, error) {
 	t, err := x.o.Catalog.Table(database, table)
 	if err != nil {
+		return nil, err
+	}
+	if err := x.checkRead(t.Name(), engine.AllTime, false); err != nil {
 		return nil, err
 	}
 	return t.LatestRows(ctx)

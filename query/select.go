@@ -63,6 +63,9 @@ func (p *selectPlan) input() (*relation, error) {
 			}
 			rel.op.Close()
 			if sel.Where == nil {
+				if err := p.sc.x.checkRead(t.Name(), req.TimeRange, false); err != nil {
+					return nil, err
+				}
 				return p.parallelScan(t, rel.scope, req, nil)
 			}
 			w, err := p.where(rel.scope)
@@ -77,6 +80,9 @@ func (p *selectPlan) input() (*relation, error) {
 			}
 			req.TimeRange = timeRange(w, tsIdx)
 			req.Filters = pushdownFilters(w, rel.scope, t)
+			if err := p.sc.x.checkRead(t.Name(), req.TimeRange, true); err != nil {
+				return nil, err
+			}
 			return p.parallelScan(t, rel.scope, req, w)
 		}
 	}

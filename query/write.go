@@ -79,6 +79,11 @@ func (x *Executor) Write(ctx context.Context, sess Session, tables []WriteTable,
 	if o.TimestampColumn == "" {
 		o.TimestampColumn = "timestamp"
 	}
+	for i := range tables {
+		if err := x.checkWrite(tables[i].Table); err != nil {
+			return 0, err
+		}
+	}
 	sc := &stmtCtx{x: x, sess: sess, ec: &expr.Ctx{Mem: x.o.Mem, Now: x.o.Now(), TimeZone: x.o.TimeZone,
 		Budget: &expr.Budget{Limit: x.o.MemoryLimit}}}
 	type pending struct {

@@ -43,6 +43,10 @@ type walStatser interface {
 // api is the HTTP API of a data node (reference §2.2). It holds only what
 // its handlers need, so tests build it with fakes.
 type api struct {
+	// limiter holds the node's limits; limitsMu orders the changes of
+	// POST /admin/block.
+	limiter  limiter
+	limitsMu sync.Mutex
 	exec     executor
 	storage  maintainer
 	wal      walStatser
@@ -107,6 +111,7 @@ func (a *api) handler() http.Handler {
 	route("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}).ServeHTTP)
 	route("POST /sql", a.sql)
 	route("GET /route/{table}", a.route)
+	route("POST /admin/block", a.adminBlock)
 	route("POST /debug/flush_memtable", a.flushMemtable)
 	route("POST /debug/compact_table", a.compactTable)
 	route("GET /debug/config", a.debugConfig)

@@ -316,6 +316,7 @@ func (s *Server) startLocked(ctx context.Context) error {
 		ReadParallelism: s.cfg.QueryEngine.ReadParallelism,
 		MemoryLimit:     memoryLimit(s.cfg.QueryEngine.MemoryLimit),
 	})
+	qx.SetLimits(limitsOf(s.cfg.Limiter))
 	var exec executor = qx
 	ingest := forwardingWriter{Executor: qx} // the writes of InfluxDB, OpenTSDB and Prometheus
 	if rt := s.mu.router; rt != nil {
@@ -366,6 +367,7 @@ func (s *Server) startLocked(ctx context.Context) error {
 		return fmt.Errorf("server: Prometheus remote write/read: %w", err)
 	}
 	a := &api{
+		limiter:  qx,
 		exec:     exec,
 		storage:  e,
 		wal:      w,

@@ -29,6 +29,8 @@ func Code(err error) int {
 		errors.Is(err, wal.ErrClosed), errors.Is(err, engine.ErrClosed), errors.Is(err, cluster.ErrShardLockLost),
 		errors.Is(err, client.ErrUnavailable), errors.Is(err, client.ErrClusterNotStable):
 		return http.StatusServiceUnavailable
+	case errors.Is(err, query.ErrBlocked):
+		return http.StatusForbidden
 	case query.IsClientError(err):
 		return http.StatusBadRequest
 	}
