@@ -200,6 +200,15 @@ func TestWithMetaCluster(t *testing.T) {
 		na, nb := len(a.s.Member().ShardVersions()), len(b.s.Member().ShardVersions())
 		return na+nb == 4 && na > 0 && nb > 0
 	})
+	// GET /debug/shards lists them, their versions and locks.
+	for _, n := range []*clusterNode{a, b} {
+		code, body := get(t, n.url+"/debug/shards")
+		var shards []shardInfo
+		if err := json.Unmarshal([]byte(body), &shards); code != 200 || err != nil ||
+			len(shards) != len(n.s.Member().ShardVersions()) || shards[0].Version == 0 || shards[0].LockHeld == nil {
+			t.Errorf("GET /debug/shards on %s: %d %s (%v)", n.endpoint(), code, body, err)
+		}
+	}
 	resp, err := mc.GetNodes(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -47,6 +47,10 @@ type api struct {
 	// POST /admin/block.
 	limiter  limiter
 	limitsMu sync.Mutex
+	// level is the log level PUT /debug/log_level sets; nil: fixed.
+	level *slog.LevelVar
+	// shards answers GET /debug/shards in a cluster; nil: standalone.
+	shards   func() []shardInfo
 	exec     executor
 	storage  maintainer
 	wal      walStatser
@@ -112,6 +116,11 @@ func (a *api) handler() http.Handler {
 	route("POST /sql", a.sql)
 	route("GET /route/{table}", a.route)
 	route("POST /admin/block", a.adminBlock)
+	route("PUT /debug/log_level/{level}", a.logLevel)
+	route("GET /debug/shards", a.debugShards)
+	route("GET /debug/profile/cpu/{secs}", a.cpuProfile)
+	route("GET /debug/profile/heap/{secs}", a.heapProfile)
+	pprofRoutes(route)
 	route("POST /debug/flush_memtable", a.flushMemtable)
 	route("POST /debug/compact_table", a.compactTable)
 	route("GET /debug/config", a.debugConfig)

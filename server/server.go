@@ -92,6 +92,9 @@ type Options struct {
 	// Logger receives the server's logs and those of the components it
 	// opens. Default: slog.Default().
 	Logger *slog.Logger
+	// LogLevel, when set, is the level of Logger's handler, which PUT
+	// /debug/log_level/{level} changes; nil: the level is fixed.
+	LogLevel *slog.LevelVar
 	// DataDir, when set, replaces analytic.wal.data_dir and
 	// analytic.storage.object_store.data_dir (the --data-dir flag): the WAL
 	// lives in DataDir/wal and the object store in DataDir/store. Default
@@ -368,6 +371,8 @@ func (s *Server) startLocked(ctx context.Context) error {
 	}
 	a := &api{
 		limiter:  qx,
+		level:    s.opts.LogLevel,
+		shards:   s.shardsLocked(e),
 		exec:     exec,
 		storage:  e,
 		wal:      w,

@@ -104,6 +104,12 @@ func TestStaticCluster(t *testing.T) {
 		t.Errorf("CREATE TABLE %s again through a: %d %s; want the owner's 'already exists'", onB, code, body)
 	}
 
+	// GET /debug/shards: each node's shard and its tables.
+	if code, body := get(t, a.url+"/debug/shards"); code != 200 ||
+		body != fmt.Sprintf(`[{"shard_id":0,"schema":"public","tables":["public.%s"]}]`, onA) {
+		t.Errorf("GET /debug/shards on a: %d %s", code, body)
+	}
+
 	// Route and GET /route name the owner, from either node.
 	for _, n := range nodes {
 		if got := grpcRoute(t, n, onB); got != b.endpoint() {

@@ -65,7 +65,9 @@ func run(args []string) error {
 		return err
 	}
 
-	opts := &slog.HandlerOptions{Level: cfg.Logger.SlogLevel()}
+	level := new(slog.LevelVar) // PUT /debug/log_level changes it
+	level.Set(cfg.Logger.SlogLevel())
+	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler
 	switch logFormat {
 	case "text":
@@ -83,7 +85,7 @@ func run(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, err := server.New(cfg, server.Options{Logger: logger, DataDir: dataDir})
+	srv, err := server.New(cfg, server.Options{Logger: logger, LogLevel: level, DataDir: dataDir})
 	if err != nil {
 		return err
 	}
