@@ -22,6 +22,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/horaego/horaedb/engine/internal/sst"
 	"github.com/horaego/horaedb/engine/options"
 	"github.com/horaego/horaedb/objstore"
 	"github.com/horaego/horaedb/wal"
@@ -99,6 +100,10 @@ type Options struct {
 	// MaxUnflushedDuration flushes a memtable that has waited this long
 	// (analytic.compaction.max_unflushed_duration); default 5h.
 	MaxUnflushedDuration time.Duration
+	// SSTMetaCacheCap is how many SST footers (parsed file metadata and
+	// tag filters) queries keep cached (analytic.sst_meta_cache_cap).
+	// Default 1000; negative: none.
+	SSTMetaCacheCap int
 	// Now is the clock used for TTL; default time.Now.
 	Now func() time.Time
 	// DisableAutoCompaction stops compactions after flushes and on the
@@ -151,6 +156,9 @@ func (o *Options) EnsureDefaults() {
 	if o.MaxInputSSTableSize <= 0 {
 		o.MaxInputSSTableSize = 1200 << 20
 	}
+	if o.SSTMetaCacheCap == 0 {
+		o.SSTMetaCacheCap = 1000
+	}
 	if o.MaxUnflushedDuration <= 0 {
 		o.MaxUnflushedDuration = 5 * time.Hour
 	}
@@ -174,6 +182,7 @@ func (o *Options) Validate() error {
 type Engine struct {
 	o             Options
 	log           *slog.Logger
+	sstMeta       *sst.MetaCache // nil: none
 	metrics       *metrics
 	flushCh       chan *Table
 	compactCh     chan *Table
@@ -205,7 +214,7 @@ func Open(o Options) (*Engine, error) {
 		return nil, err
 	}
 	budget := newMemBudget()
-	e := &Engine{o: o, log: o.Logger, metrics: newMetrics(o.Registerer, budget), budget: budget,
+	e := &Engine{o: o, log: o.Logger, metrics: newMetrics(o.Registerer, budget), budget: budget, sstMeta: sst.NewMetaCache(o.SSTMetaCacheCap),
 		flushCh: make(chan *Table, 1024), stop: make(chan struct{}),
 		compactCh: make(chan *Table, o.CompactionQueueLen), compactBudget: newByteSemaphore(o.CompactionMemoryLimit)}
 	e.mu.shards = map[uint32]*shard{}

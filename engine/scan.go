@@ -234,7 +234,7 @@ func (t *Table) ScanPartitions(ctx context.Context, req ScanRequest) ([]Stream, 
 		}
 		st, err := sst.Read(ctx, t.e.o.Store, sstKey(t.ID(), src.file.ID), src.file.Size, sst.ReadOptions{
 			Schema: readSchema, TimeColumn: s.Timestamp().Name, Range: req.TimeRange,
-			BatchSize: req.BatchSize, Mem: t.e.o.Mem, Filters: req.Filters})
+			BatchSize: req.BatchSize, Mem: t.e.o.Mem, Filters: req.Filters, Meta: t.e.sstMeta})
 		if err != nil {
 			return nil, err
 		}

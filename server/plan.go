@@ -100,6 +100,7 @@ func makePlan(cfg *config.Config) (plan, error) {
 		CompactionMemoryLimit: int64(cfg.Analytic.Compaction.MemoryLimit),
 		MaxInputSSTableSize:   int64(cfg.Analytic.Compaction.MaxInputSSTableSize),
 		MaxUnflushedDuration:  cfg.Analytic.Compaction.MaxUnflushedDuration.D(),
+		SSTMetaCacheCap:       sstMetaCacheCap(cfg.Analytic.SSTMetaCacheCap),
 	}
 	p.grpc = grpcOptions(&cfg.Server, &cfg.Node)
 	return p, nil
@@ -247,4 +248,13 @@ func optionString(v any) (string, bool) {
 		return fmt.Sprint(x), true
 	}
 	return "", false
+}
+
+// sstMetaCacheCap maps analytic.sst_meta_cache_cap (0: no cache) onto
+// engine.Options.SSTMetaCacheCap (0: the default, negative: none).
+func sstMetaCacheCap(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }

@@ -54,6 +54,8 @@ type ReadOptions struct {
 	Range      TimeRange
 	BatchSize  int
 	Mem        memory.Allocator
+	// Meta caches parsed footers; nil parses the footer every time.
+	Meta *MetaCache
 }
 
 // objectReader reads an object through ranged GETs. It implements
@@ -113,9 +115,24 @@ func Read(ctx context.Context, bucket objstore.Bucket, key string, size int64, o
 		o.BatchSize = 8192
 	}
 	rdr := &objectReader{ctx: ctx, bucket: bucket, key: key, size: size}
-	pf, err := file.NewParquetReader(rdr, file.WithReadProps(parquet.NewReaderProperties(o.Mem)))
+	ropts := []file.ReadOption{file.WithReadProps(parquet.NewReaderProperties(o.Mem))}
+	cached, hit := o.Meta.get(key)
+	if hit {
+		ropts = append(ropts, file.WithMetadata(cached.md))
+	}
+	pf, err := file.NewParquetReader(rdr, ropts...)
 	if err != nil {
 		return nil, fmt.Errorf("sst: open %s: %w", key, err)
+	}
+	if !hit {
+		cached = &metaEntry{key: key, md: pf.MetaData()}
+		if v := cached.md.KeyValueMetadata().FindValue(tagFilterKey); v != nil {
+			if cached.filters, err = decodeTagFilters(*v, cached.md.NumRowGroups()); err != nil {
+				pf.Close()
+				return nil, fmt.Errorf("sst: %s: %w", key, err)
+			}
+		}
+		o.Meta.put(cached)
 	}
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(o.BatchSize)}, o.Mem)
 	if err != nil {
@@ -152,7 +169,7 @@ func Read(ctx context.Context, bucket objstore.Bucket, key string, size int64, o
 		pf.Close()
 		return nil, fmt.Errorf("sst: %s has no column %s", key, o.TimeColumn)
 	}
-	rowGroups, err := pruneRowGroups(pf, tsFile[0], o.Range, fileSchema, o.Filters)
+	rowGroups, err := pruneRowGroups(pf, cached.filters, tsFile[0], o.Range, fileSchema, o.Filters)
 	if err != nil {
 		pf.Close()
 		return nil, fmt.Errorf("sst: %s: %w", key, err)
@@ -179,7 +196,7 @@ func storedAsInt(stored, want arrow.Field) bool {
 // pruneRowGroups returns the row groups whose timestamp statistics overlap
 // r and whose column statistics and bloom filters do not rule out a
 // filter.
-func pruneRowGroups(pf *file.Reader, tsCol int, r TimeRange, fileSchema *arrow.Schema, filters []Filter) ([]int, error) {
+func pruneRowGroups(pf *file.Reader, filtersOf tagFilters, tsCol int, r TimeRange, fileSchema *arrow.Schema, filters []Filter) ([]int, error) {
 	md := pf.MetaData()
 	type colFilter struct {
 		col     int
@@ -200,13 +217,6 @@ func pruneRowGroups(pf *file.Reader, tsCol int, r TimeRange, fileSchema *arrow.S
 				}
 			}
 			cfs = append(cfs, cf)
-		}
-	}
-	var filtersOf tagFilters
-	if v := md.KeyValueMetadata().FindValue(tagFilterKey); v != nil {
-		var err error
-		if filtersOf, err = decodeTagFilters(*v, md.NumRowGroups()); err != nil {
-			return nil, err
 		}
 	}
 	var out []int
