@@ -2,7 +2,6 @@ package table
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"maps"
@@ -377,16 +376,11 @@ func (c *committer) commit(group []*request) error {
 func (c *committer) write(ctx context.Context, p *pending) (err error) {
 	l := c.l
 	db := l.w.db
-	tx, err := db.BeginTx(ctx, nil)
+	tx, err := beginBound(ctx, db)
 	if err != nil {
 		return fmt.Errorf("wal/table: shard %d: begin: %w", l.shard, dbError(err))
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			_ = tx.Rollback()
-		}
-	}()
+	defer tx.Rollback()
 	n := l.w.names
 	res, err := tx.ExecContext(ctx, "UPDATE `"+n.shards+"` SET next_seq = ?, purged = ? WHERE shard_id = ? AND epoch = ?",
 		p.next, p.purged, l.shard, c.epoch.Load())
@@ -434,18 +428,16 @@ func (c *committer) write(ctx context.Context, p *pending) (err error) {
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		committed = true // nothing to roll back; the outcome is unknown
-		c.resync = true
+		c.resync = true // the outcome is unknown
 		return fmt.Errorf("wal/table: shard %d: commit (outcome unknown): %w", l.shard, dbError(err))
 	}
-	committed = true
 	clear(c.args)
 	return nil
 }
 
 // insertRows inserts the group's rows with multi-row INSERTs of at most
 // stmtMax bytes each (a row larger than that goes alone).
-func (c *committer) insertRows(ctx context.Context, tx *sql.Tx) error {
+func (c *committer) insertRows(ctx context.Context, tx *boundTx) error {
 	l := c.l
 	now := time.Now().UnixMilli()
 	head := "INSERT INTO `" + l.table + "` (shard_id, seq, table_id, created_ms, payload) VALUES "

@@ -85,11 +85,11 @@ func (l *Log) load(ctx context.Context) error {
 	if err := w.createTable(ctx, l.table, n.bucketDDL(int(l.shard%uint32(w.buckets)))); err != nil {
 		return err
 	}
-	tx, err := w.db.BeginTx(ctx, nil)
+	tx, err := beginBound(ctx, w.db)
 	if err != nil {
 		return dbError(err)
 	}
-	defer func() { _ = tx.Rollback() }()
+	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, "INSERT IGNORE INTO `"+n.shards+"` (shard_id, next_seq, epoch, purged) VALUES (?, 1, 0, 0)",
 		l.shard); err != nil {
 		return fmt.Errorf("register shard: %w", dbError(err))
