@@ -3,7 +3,6 @@ package server
 import (
 	"cmp"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/pprof"
@@ -116,14 +115,14 @@ type shardInfo struct {
 	Tables   []string `json:"tables"`
 }
 
-// errNotCluster is upstream's answer of /debug/shards on a standalone node.
-var errNotCluster = errors.New("Querying shards is only supported in cluster mode")
+// notCluster is upstream's answer of /debug/shards on a standalone node.
+const notCluster = "Querying shards is only supported in cluster mode"
 
 // debugShards is GET /debug/shards: the shards this node serves and
 // their tables; 400 on a standalone node, as upstream.
 func (a *api) debugShards(w http.ResponseWriter, _ *http.Request) {
 	if a.shards == nil {
-		writeError(w, http.StatusBadRequest, errNotCluster.Error())
+		writeError(w, http.StatusBadRequest, notCluster)
 		return
 	}
 	body, err := json.Marshal(a.shards())
