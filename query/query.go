@@ -62,6 +62,10 @@ type Options struct {
 type Session struct {
 	// Database is the schema tables are resolved in; default "public".
 	Database string
+	// User is who sent the statement, when a front end authenticated
+	// them by a handshake (MySQL, PostgreSQL); a node forwarding the
+	// statement vouches for this user to the owner. "" otherwise.
+	User string
 }
 
 // Result is the outcome of a statement: either a number of affected rows

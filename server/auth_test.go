@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -124,4 +126,70 @@ func TestAuthEveryFrontEnd(t *testing.T) {
 			t.Errorf("right password: %d %v", one, err)
 		}
 	})
+}
+
+// TestAuthForwardedWireQueries: with [server.auth] on in a static cluster,
+// a MySQL or PostgreSQL query through the node that does not own its table
+// is forwarded with a token vouching for the user (the wire protocols'
+// scrambled passwords cannot be passed on), and the owner accepts it; an
+// HTTP query is forwarded with its Basic credentials.
+func TestAuthForwardedWireQueries(t *testing.T) {
+	users := filepath.Join(t.TempDir(), "users.csv")
+	if err := os.WriteFile(users, []byte("alice,s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lns := []net.Listener{listen(t), listen(t)}
+	cfg := staticConfig([]int{lns[0].Addr().(*net.TCPAddr).Port, lns[1].Addr().(*net.TCPAddr).Port})
+	cfg.Server.Auth.Enable = true
+	cfg.Server.Auth.Source = users
+	var nodes []*clusterNode
+	for _, ln := range lns {
+		n := &clusterNode{t: t, cfg: cfg, dir: t.TempDir()}
+		n.start(ln)
+		t.Cleanup(func() { _ = n.s.Close() })
+		nodes = append(nodes, n)
+	}
+	a := nodes[0]
+	onB := tableOn("b", 1, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", a.url+"/sql", strings.NewReader(fmt.Sprintf(
+		`CREATE TABLE %s (v double, t timestamp NOT NULL, TIMESTAMP KEY(t)) WITH (enable_ttl='false')`, onB)))
+	req.SetBasicAuth("alice", "s3cret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("CREATE through a (HTTP, forwarded with Basic): %d", resp.StatusCode)
+	}
+
+	mc := mysql.NewConfig()
+	mc.User, mc.Passwd, mc.Net, mc.Addr = "alice", "s3cret", "tcp", a.s.MySQLAddr().String()
+	conn, err := mysql.NewConnector(mc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(conn)
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (v, t) VALUES (1.5, 1000)", onB)); err != nil {
+		t.Fatalf("INSERT over MySQL through a: %v", err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+onB).Scan(&n); err != nil || n != 1 {
+		t.Errorf("SELECT over MySQL through a: %d %v", n, err)
+	}
+
+	pg, err := pgx.Connect(ctx, "postgres://alice:s3cret@"+a.s.PostgreSQLAddr().String()+"/public?sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close(ctx)
+	if err := pg.QueryRow(ctx, "SELECT count(*) FROM "+onB).Scan(&n); err != nil || n != 1 {
+		t.Errorf("SELECT over PostgreSQL through a: %d %v", n, err)
+	}
+	if !hasTable(nodes[1], "public", onB) || hasTable(a, "public", onB) {
+		t.Errorf("%s should live on b only", onB)
+	}
 }

@@ -3,9 +3,11 @@ package server
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/horaego/horaedb/proto/storagepb"
 	"github.com/horaego/horaedb/query"
+	"github.com/horaego/horaedb/server/auth"
 	"github.com/horaego/horaedb/server/grpcapi"
 	"github.com/horaego/horaedb/server/opentsdb"
 	"github.com/horaego/horaedb/server/status"
@@ -19,6 +21,9 @@ import (
 type forwardingExecutor struct {
 	executor
 	f grpcapi.Forwarder
+	// users vouch for a MySQL or PostgreSQL user to the owner
+	// (auth.Users.ForwardToken); nil with auth off.
+	users *auth.Users
 }
 
 // Execute implements executor.
@@ -43,7 +48,11 @@ func (x forwardingExecutor) Execute(ctx context.Context, sess query.Session, sql
 	if err != nil {
 		return nil, grpcapi.ForwardError(owner, err)
 	}
-	resp, err := c.SqlQuery(grpcapi.OutgoingContext(ctx, x.f.Self(), forwardAuth(ctx)), &storagepb.SqlQueryRequest{
+	creds := forwardAuth(ctx)
+	if creds == "" && sess.User != "" {
+		creds = x.users.ForwardToken(sess.User, time.Now())
+	}
+	resp, err := c.SqlQuery(grpcapi.OutgoingContext(ctx, x.f.Self(), creds), &storagepb.SqlQueryRequest{
 		Context: &storagepb.RequestContext{Database: sess.Database}, Tables: tables, Sql: sql})
 	if err != nil {
 		forget()

@@ -323,7 +323,7 @@ func (s *Server) startLocked(ctx context.Context) error {
 	var exec executor = qx
 	ingest := forwardingWriter{Executor: qx} // the writes of InfluxDB, OpenTSDB and Prometheus
 	if rt := s.mu.router; rt != nil {
-		exec = forwardingExecutor{executor: qx, f: rt}
+		exec = forwardingExecutor{executor: qx, f: rt, users: s.users}
 		ingest.f = rt
 	}
 	if s.testHookExec != nil {

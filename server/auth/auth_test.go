@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseAndCheck(t *testing.T) {
@@ -88,4 +89,58 @@ func FuzzCheckBasic(f *testing.F) {
 			t.Fatalf("error %v does not wrap ErrDenied", err)
 		}
 	})
+}
+
+// TestForwardToken: a token vouches for a user to a node with the same
+// users file, for a minute; altered, expired, from another users file or
+// for an unknown user it is refused.
+func TestForwardToken(t *testing.T) {
+	u, err := Parse([]byte("alice,secret\nbob:x,pw\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1_700_000_000, 0)
+	for _, user := range []string{"alice", "bob:x"} {
+		tok := u.ForwardToken(user, now)
+		if !strings.HasPrefix(tok, "Forwarded ") {
+			t.Fatalf("token %q", tok)
+		}
+		if err := u.checkForwarded(strings.TrimPrefix(tok, "Forwarded "), now.Add(30*time.Second)); err != nil {
+			t.Errorf("%s's token refused: %v", user, err)
+		}
+	}
+	if err := u.CheckBasic(u.ForwardToken("alice", time.Now())); err != nil {
+		t.Errorf("CheckBasic of a fresh token: %v", err)
+	}
+	tok := strings.TrimPrefix(u.ForwardToken("alice", now), "Forwarded ")
+	other, _ := Parse([]byte("alice,other\nbob:x,pw\n"))
+	raw, _ := base64.StdEncoding.DecodeString(tok)
+	forged := base64.StdEncoding.EncodeToString([]byte(strings.Replace(string(raw), "alice", "bob:x", 1)))
+	for _, tc := range []struct {
+		name  string
+		users *Users
+		token string
+		at    time.Time
+		want  string
+	}{
+		{"expired", u, tok, now.Add(2 * time.Minute), "expired"},
+		{"from too far ahead", u, tok, now.Add(-5 * time.Minute), "expired"},
+		{"another users file", other, tok, now, "does not verify"},
+		{"another user named", u, forged, now, "does not verify"},
+		{"not base64", u, "!!", now, "not base64"},
+		{"malformed", u, base64.StdEncoding.EncodeToString([]byte("alice")), now, "malformed"},
+	} {
+		err := tc.users.checkForwarded(tc.token, tc.at)
+		if !errors.Is(err, ErrDenied) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want ErrDenied with %q", tc.name, err, tc.want)
+		}
+	}
+	gone, _ := Parse([]byte("carol,pw\n"))
+	gone.key = u.key // the same key, but alice is not a user here
+	if err := gone.checkForwarded(tok, now); !errors.Is(err, ErrDenied) {
+		t.Errorf("a token of an unknown user: %v", err)
+	}
+	if (*Users)(nil).ForwardToken("alice", now) != "" {
+		t.Error("auth off: a token")
+	}
 }

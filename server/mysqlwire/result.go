@@ -85,7 +85,7 @@ func (c *conn) run(ctx context.Context, sql string) (*query.Result, error) {
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel() // Execute returns a materialized result
 	}
-	res, err := c.srv.o.Executor.Execute(ctx, query.Session{Database: c.db}, sql)
+	res, err := c.srv.o.Executor.Execute(ctx, query.Session{Database: c.db, User: c.user}, sql)
 	if err == nil && res == nil {
 		res = &query.Result{}
 	}

@@ -346,7 +346,7 @@ func (c *conn) catalog(toks []sqltext.Token) *answer {
 
 // tables lists the tables of the session's schema.
 func (c *conn) tables(ctx context.Context) ([]string, error) {
-	res, err := c.srv.o.Executor.Execute(ctx, query.Session{Database: c.db}, "SHOW TABLES")
+	res, err := c.srv.o.Executor.Execute(ctx, query.Session{Database: c.db, User: c.user}, "SHOW TABLES")
 	if err != nil {
 		return nil, err
 	}

@@ -277,7 +277,7 @@ func (c *conn) run(ctx context.Context, sql string) (*outcome, error) {
 	}
 	ctx, done := c.startRunning(ctx)
 	defer done()
-	res, err := c.srv.o.Executor.Execute(ctx, query.Session{Database: c.db}, sql)
+	res, err := c.srv.o.Executor.Execute(ctx, query.Session{Database: c.db, User: c.user}, sql)
 	if err != nil {
 		return nil, err
 	}

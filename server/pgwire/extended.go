@@ -404,7 +404,7 @@ func (c *conn) describeStatement(ctx context.Context, st *prepared) []arrow.Fiel
 	default:
 		return nil
 	}
-	res, err := c.srv.o.Executor.Execute(ctx, query.Session{Database: c.db}, sql)
+	res, err := c.srv.o.Executor.Execute(ctx, query.Session{Database: c.db, User: c.user}, sql)
 	if err != nil {
 		c.log.Debug("postgresql: describing a statement failed; described as returning no rows", "err", err, "sql", sql)
 		return nil

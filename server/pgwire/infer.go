@@ -200,7 +200,7 @@ func (inf *inferrer) columnOf(table, col string) uint32 {
 // INSERT without a column list takes (all but tsid), in order.
 func (inf *inferrer) describe(table string, cols map[string]uint32) []string {
 	quoted := "`" + strings.ReplaceAll(table, "`", "``") + "`"
-	res, err := inf.c.srv.o.Executor.Execute(inf.ctx, query.Session{Database: inf.c.db}, "DESCRIBE "+quoted)
+	res, err := inf.c.srv.o.Executor.Execute(inf.ctx, query.Session{Database: inf.c.db, User: inf.c.user}, "DESCRIBE "+quoted)
 	if err != nil {
 		return nil
 	}
