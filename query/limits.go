@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/horaego/horaedb/engine"
+	"github.com/horaego/horaedb/internal/units"
 )
 
 // ErrBlocked is wrapped by the error of a statement or write that the
@@ -84,10 +85,10 @@ func (x *Executor) checkRead(table string, tr engine.TimeRange, predicate bool) 
 	case l.MaxQueryRange > 0 && rangeLonger(tr, l.MaxQueryRange):
 		what := "an unbounded time range"
 		if tr.Start != math.MinInt64 && tr.End != math.MaxInt64 {
-			what = "a time range of " + (time.Duration(tr.End-tr.Start) * time.Millisecond).String()
+			what = "a time range of " + units.FormatDuration(time.Duration(min(uint64(tr.End)-uint64(tr.Start), math.MaxInt64/uint64(time.Millisecond)))*time.Millisecond)
 		}
 		return fmt.Errorf("%w: the query of table %s covers %s; this node allows at most %s (limiter rule QueryRange)",
-			ErrBlocked, table, what, l.MaxQueryRange)
+			ErrBlocked, table, what, units.FormatDuration(l.MaxQueryRange))
 	}
 	return nil
 }
@@ -98,5 +99,6 @@ func rangeLonger(tr engine.TimeRange, d time.Duration) bool {
 	if tr.Start == math.MinInt64 || tr.End == math.MaxInt64 {
 		return true
 	}
-	return tr.End-tr.Start > d.Milliseconds()
+	// Unsigned: the difference of far-apart bounds overflows int64.
+	return tr.End > tr.Start && uint64(tr.End)-uint64(tr.Start) > uint64(d.Milliseconds())
 }

@@ -48,6 +48,9 @@ type Options struct {
 	Resolver Resolver
 	// TTL is how long an owner stays cached. Default 10s.
 	TTL time.Duration
+	// Uncached says the resolver answers without I/O (Static): owners are
+	// not cached. Default false.
+	Uncached bool
 	// DDL says that CREATE and DROP TABLE run on the table's owner too:
 	// placement by rules (Static), where the owner of a table is known
 	// before it exists. With HoraeMeta they go through the meta service
@@ -73,6 +76,7 @@ type Router struct {
 	mu struct {
 		sync.Mutex
 		owners  map[tableKey]cached
+		sweepAt int // sweep the expired owners at this size
 		conns   map[string]ownerConn
 		retired map[*grpc.ClientConn]struct{} // replaced, closed soon
 		closed  bool
@@ -108,6 +112,7 @@ func New(o Options) (*Router, error) {
 	}
 	r := &Router{o: o, now: time.Now}
 	r.mu.owners = map[tableKey]cached{}
+	r.mu.sweepAt = minSweep
 	r.mu.conns = map[string]ownerConn{}
 	r.mu.retired = map[*grpc.ClientConn]struct{}{}
 	return r, nil
@@ -141,11 +146,32 @@ func (r *Router) Owner(ctx context.Context, database, table string) (string, err
 	if ep == r.o.Self {
 		ep = ""
 	}
+	if r.o.Uncached {
+		return ep, nil
+	}
 	r.mu.Lock()
 	r.mu.owners[k] = cached{endpoint: ep, expires: now.Add(r.o.TTL)}
+	if len(r.mu.owners) >= r.mu.sweepAt {
+		r.sweepLocked(now)
+	}
 	r.mu.Unlock()
 	return ep, nil
 }
+
+// sweepLocked drops expired owners, so that looking up many names (made up
+// ones too) does not grow the cache for ever; it runs when the cache has
+// doubled since the last sweep.
+func (r *Router) sweepLocked(now time.Time) {
+	for k, c := range r.mu.owners {
+		if !now.Before(c.expires) {
+			delete(r.mu.owners, k)
+		}
+	}
+	r.mu.sweepAt = max(2*len(r.mu.owners), minSweep)
+}
+
+// minSweep is the cache size below which no sweep runs.
+const minSweep = 1024
 
 // Forget drops the cached owner of a table: a request forwarded there
 // failed or was answered "stale route".

@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -71,5 +72,47 @@ func TestOwner(t *testing.T) {
 	}
 	if _, err := r.Client("other:1"); !errors.Is(err, ErrClosed) {
 		t.Errorf("Client after Close: %v", err)
+	}
+}
+
+// TestOwnerCacheBounded: looking up many names that expire does not grow
+// the cache for ever; an uncached router keeps nothing.
+func TestOwnerCacheBounded(t *testing.T) {
+	res := &fakeResolver{owners: map[string]string{}}
+	r, err := New(Options{Self: "self:1", Resolver: res, TTL: time.Second, Local: func(_, _ string) bool { return false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	now := time.Unix(1000, 0)
+	r.now = func() time.Time { return now }
+	for i := range 10 * minSweep {
+		if i%minSweep == 0 {
+			now = now.Add(2 * time.Second) // what came before has expired
+		}
+		if _, err := r.Owner(context.Background(), "public", fmt.Sprintf("t%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.mu.Lock()
+	n := len(r.mu.owners)
+	r.mu.Unlock()
+	if n > 2*minSweep {
+		t.Errorf("%d owners cached after 10 rounds of %d names that expire", n, minSweep)
+	}
+
+	u, err := New(Options{Self: "self:1", Resolver: res, Uncached: true, Local: func(_, _ string) bool { return false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	calls := res.calls
+	for range 3 {
+		if _, err := u.Owner(context.Background(), "public", "far"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res.calls != calls+3 || len(u.mu.owners) != 0 {
+		t.Errorf("uncached: %d lookups for 3 calls, %d cached", res.calls-calls, len(u.mu.owners))
 	}
 }

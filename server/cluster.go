@@ -160,6 +160,7 @@ func (s *Server) closeMemberLocked() {
 		_ = rt.Close()
 		s.mu.router = nil
 	}
+	s.mu.static = nil
 	if m := s.mu.member; m != nil {
 		m.Close()
 		s.mu.member = nil

@@ -35,7 +35,7 @@ func (s *Server) openStaticLocked() error {
 	if err != nil {
 		return fmt.Errorf("server: cluster_deployment: %w", err)
 	}
-	rt, err := router.New(router.Options{Self: self, Local: st.Local, Resolver: st, DDL: true,
+	rt, err := router.New(router.Options{Self: self, Local: st.Local, Resolver: st, DDL: true, Uncached: true,
 		MaxMsgSize: max(int(s.cfg.Server.HTTPMaxBodySize), router.DefaultMaxMsgSize),
 		Logger:     s.log.With("component", "router")})
 	if err != nil {
