@@ -84,6 +84,8 @@ func FuzzCheckBasic(f *testing.F) {
 	u, _ := Parse([]byte("root,secret\n"))
 	f.Add("Basic cm9vdDpzZWNyZXQ=")
 	f.Add("Basic ")
+	f.Add(u.ForwardToken("root", time.Now()))
+	f.Add("Forwarded cm9vdDoxOjI=")
 	f.Fuzz(func(t *testing.T, h string) {
 		if err := u.CheckBasic(h); err != nil && !errors.Is(err, ErrDenied) {
 			t.Fatalf("error %v does not wrap ErrDenied", err)
