@@ -28,6 +28,36 @@ type metaEntry struct {
 	key     string
 	md      *metadata.FileMetaData
 	filters tagFilters
+
+	mu    sync.Mutex
+	stats map[[2]int]metadata.TypedStatistics // (row group, column) → decoded statistics
+}
+
+// stat returns the statistics of column col of row group rg, decoded from
+// the footer once per file: pruning reads them for every row group of
+// every query.
+func (e *metaEntry) stat(rg, col int) (metadata.TypedStatistics, error) {
+	k := [2]int{rg, col}
+	e.mu.Lock()
+	st, ok := e.stats[k]
+	e.mu.Unlock()
+	if ok {
+		return st, nil
+	}
+	cc, err := e.md.RowGroup(rg).ColumnChunk(col)
+	if err != nil {
+		return nil, err
+	}
+	if st, err = cc.Statistics(); err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	if e.stats == nil {
+		e.stats = map[[2]int]metadata.TypedStatistics{}
+	}
+	e.stats[k] = st
+	e.mu.Unlock()
+	return st, nil
 }
 
 // NewMetaCache returns a cache of capacity files, or nil (no cache) when

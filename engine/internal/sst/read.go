@@ -169,7 +169,7 @@ func Read(ctx context.Context, bucket objstore.Bucket, key string, size int64, o
 		pf.Close()
 		return nil, fmt.Errorf("sst: %s has no column %s", key, o.TimeColumn)
 	}
-	rowGroups, err := pruneRowGroups(pf, cached.filters, tsFile[0], o.Range, fileSchema, o.Filters)
+	rowGroups, err := pruneRowGroups(cached, tsFile[0], o.Range, fileSchema, o.Filters)
 	if err != nil {
 		pf.Close()
 		return nil, fmt.Errorf("sst: %s: %w", key, err)
@@ -196,8 +196,8 @@ func storedAsInt(stored, want arrow.Field) bool {
 // pruneRowGroups returns the row groups whose timestamp statistics overlap
 // r and whose column statistics and bloom filters do not rule out a
 // filter.
-func pruneRowGroups(pf *file.Reader, filtersOf tagFilters, tsCol int, r TimeRange, fileSchema *arrow.Schema, filters []Filter) ([]int, error) {
-	md := pf.MetaData()
+func pruneRowGroups(e *metaEntry, tsCol int, r TimeRange, fileSchema *arrow.Schema, filters []Filter) ([]int, error) {
+	md, filtersOf := e.md, e.filters
 	type colFilter struct {
 		col     int
 		f       Filter
@@ -222,12 +222,7 @@ func pruneRowGroups(pf *file.Reader, filtersOf tagFilters, tsCol int, r TimeRang
 	var out []int
 next:
 	for i := 0; i < md.NumRowGroups(); i++ {
-		rg := md.RowGroup(i)
-		cc, err := rg.ColumnChunk(tsCol)
-		if err != nil {
-			return nil, err
-		}
-		stats, err := cc.Statistics()
+		stats, err := e.stat(i, tsCol)
 		if err != nil {
 			return nil, err
 		}
@@ -237,11 +232,7 @@ next:
 			}
 		}
 		for _, cf := range cfs {
-			cc, err := rg.ColumnChunk(cf.col)
-			if err != nil {
-				return nil, err
-			}
-			stats, err := cc.Statistics()
+			stats, err := e.stat(i, cf.col)
 			if err != nil {
 				return nil, err
 			}
