@@ -12,21 +12,6 @@ import (
 	"github.com/horaego/horaedb/server/config"
 )
 
-func put(t *testing.T, url string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPut, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
 // TestDebugRoutes: PUT /debug/log_level changes what the logger writes;
 // the profile routes answer pprof profiles (gzipped protobuf) and refuse
 // bad durations; /debug/pprof/ is there.
