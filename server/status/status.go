@@ -53,7 +53,9 @@ func Message(err error) string {
 		return "nothing was applied: the table's shard is moving to another node or back; refresh the route and retry: " + err.Error()
 	case errors.Is(err, wal.ErrClosed), errors.Is(err, engine.ErrClosed):
 		return "the node is shutting down; nothing was applied; retry on another node or later: " + err.Error()
-	case errors.Is(err, client.ErrUnavailable), errors.Is(err, client.ErrClusterNotStable):
+	case errors.Is(err, client.ErrClusterNotStable):
+		return "the cluster is not stable yet (HoraeMeta is waiting for nodes or opening shards); retry later: " + err.Error()
+	case errors.Is(err, client.ErrUnavailable):
 		return "the meta service could not serve the request now; retry later: " + err.Error()
 	case query.IsClientError(err):
 		return query.UserMessage(err)

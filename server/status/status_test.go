@@ -24,7 +24,7 @@ func TestCode(t *testing.T) {
 		{engine.ErrServerBusy, 503, "retry later"},
 		{fmt.Errorf("shard 3: %w", cluster.ErrShardLockLost), 503, "refresh the route"},
 		{fmt.Errorf("create t: %w before the deadline: %w", client.ErrUnavailable, errors.New("connection refused")), 503, "the meta service"},
-		{fmt.Errorf("create t: %w", client.ErrClusterNotStable), 503, "the meta service"},
+		{fmt.Errorf("create t: %w", client.ErrClusterNotStable), 503, "the cluster is not stable yet"},
 		{fmt.Errorf("create t: %w", client.ErrProcedureTimeout), 500, "procedure timed out"},
 		{errors.New("disk on fire"), 500, "disk on fire"},
 	} {
