@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"sort"
 	"sync"
 	"time"
@@ -66,11 +67,14 @@ var ErrOptions = errors.New("cluster: invalid options")
 type Member struct {
 	metapb.UnimplementedMetaEventServiceServer
 
-	o          Options
-	log        *slog.Logger
-	epoch      client.EpochFence
-	shardLocks *shardLocks      // nil without shard locks
-	ownEtcd    *clientv3.Client // dialled by Start, closed by Close; under mu
+	o     Options
+	log   *slog.Logger
+	epoch client.EpochFence
+	// incarnation tells HoraeMeta which process heartbeats: drawn at New,
+	// so a restarted node is told apart from one whose heartbeat is late.
+	incarnation uint64
+	shardLocks  *shardLocks      // nil without shard locks
+	ownEtcd     *clientv3.Client // dialled by Start, closed by Close; under mu
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -121,7 +125,7 @@ func New(o Options) (*Member, error) {
 	if err := o.Locks.ensureDefaults(); err != nil {
 		return nil, errors.Join(ErrOptions, err)
 	}
-	m := &Member{o: o, log: o.Logger, stop: make(chan struct{})}
+	m := &Member{o: o, log: o.Logger, stop: make(chan struct{}), incarnation: rand.Uint64() | 1}
 	m.mu.shards = map[uint32]*shardState{}
 	m.mu.locks = map[uint32]*sync.Mutex{}
 	m.mu.fenced = map[uint32]*fence{}
@@ -220,7 +224,8 @@ func (m *Member) heartbeatLoop() {
 // nodeInfo is what a heartbeat reports: the shards at the versions held,
 // and the load.
 func (m *Member) nodeInfo() *metapb.NodeInfo {
-	info := &metapb.NodeInfo{Endpoint: m.o.Endpoint, Zone: m.o.Zone, BinaryVersion: m.o.BinaryVersion}
+	info := &metapb.NodeInfo{Endpoint: m.o.Endpoint, Zone: m.o.Zone, BinaryVersion: m.o.BinaryVersion,
+		Incarnation: m.incarnation}
 	m.mu.Lock()
 	for id, s := range m.mu.shards {
 		info.Shards = append(info.Shards, &metapb.ShardInfo{Id: id, Role: metapb.ShardRole_SHARD_ROLE_LEADER,

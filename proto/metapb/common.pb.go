@@ -773,8 +773,12 @@ type NodeInfo struct {
 	Zone          string `protobuf:"bytes,2,opt,name=zone,proto3" json:"zone,omitempty"`
 	BinaryVersion string `protobuf:"bytes,3,opt,name=binary_version,json=binaryVersion,proto3" json:"binary_version,omitempty"`
 	// The shards the node has open, with the versions it holds.
-	Shards        []*ShardInfo `protobuf:"bytes,4,rep,name=shards,proto3" json:"shards,omitempty"`
-	Load          *NodeLoad    `protobuf:"bytes,5,opt,name=load,proto3" json:"load,omitempty"`
+	Shards []*ShardInfo `protobuf:"bytes,4,rep,name=shards,proto3" json:"shards,omitempty"`
+	Load   *NodeLoad    `protobuf:"bytes,5,opt,name=load,proto3" json:"load,omitempty"`
+	// A random number the node draws when it starts, the same in all its
+	// heartbeats. A different one means the process restarted: the shards
+	// it reports are all it has, whatever events said before. 0: unknown.
+	Incarnation   uint64 `protobuf:"varint,6,opt,name=incarnation,proto3" json:"incarnation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -842,6 +846,13 @@ func (x *NodeInfo) GetLoad() *NodeLoad {
 		return x.Load
 	}
 	return nil
+}
+
+func (x *NodeInfo) GetIncarnation() uint64 {
+	if x != nil {
+		return x.Incarnation
+	}
+	return 0
 }
 
 // NodeShard says which node serves a shard.
@@ -1014,13 +1025,14 @@ const file_metapb_common_proto_rawDesc = "" +
 	"\vtable_count\x18\x01 \x01(\x04R\n" +
 	"tableCount\x121\n" +
 	"\x15write_rows_per_second\x18\x02 \x01(\x01R\x12writeRowsPerSecond\x12!\n" +
-	"\fmemory_bytes\x18\x03 \x01(\x04R\vmemoryBytes\"\xbe\x01\n" +
+	"\fmemory_bytes\x18\x03 \x01(\x04R\vmemoryBytes\"\xe0\x01\n" +
 	"\bNodeInfo\x12\x1a\n" +
 	"\bendpoint\x18\x01 \x01(\tR\bendpoint\x12\x12\n" +
 	"\x04zone\x18\x02 \x01(\tR\x04zone\x12%\n" +
 	"\x0ebinary_version\x18\x03 \x01(\tR\rbinaryVersion\x12/\n" +
 	"\x06shards\x18\x04 \x03(\v2\x17.horaedb.meta.ShardInfoR\x06shards\x12*\n" +
-	"\x04load\x18\x05 \x01(\v2\x16.horaedb.meta.NodeLoadR\x04load\"_\n" +
+	"\x04load\x18\x05 \x01(\v2\x16.horaedb.meta.NodeLoadR\x04load\x12 \n" +
+	"\vincarnation\x18\x06 \x01(\x04R\vincarnation\"_\n" +
 	"\tNodeShard\x12\x1a\n" +
 	"\bendpoint\x18\x01 \x01(\tR\bendpoint\x126\n" +
 	"\n" +

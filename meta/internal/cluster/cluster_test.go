@@ -165,6 +165,21 @@ func TestHeartbeat(t *testing.T) {
 	if _, open, _ := c.NodeShardVersion("n:1", 0); open {
 		t.Error("an old event outranks a newer heartbeat")
 	}
+	// A heartbeat from the same process right after an event keeps the
+	// event's result; one from a new process (the node restarted) has all
+	// the node holds.
+	c.Heartbeat(ctx, &metapb.NodeInfo{Endpoint: "n:1", Incarnation: 7, Shards: []*metapb.ShardInfo{{Id: 1, Version: 3}}})
+	c.NoteShard("n:1", 0, &metapb.ShardInfo{Id: 0, Version: 2})
+	c.Heartbeat(ctx, &metapb.NodeInfo{Endpoint: "n:1", Incarnation: 7, Shards: []*metapb.ShardInfo{{Id: 1, Version: 3}}})
+	if _, open, _ := c.NodeShardVersion("n:1", 0); !open {
+		t.Error("a late heartbeat of the same process undid an event")
+	}
+	c.Heartbeat(ctx, &metapb.NodeInfo{Endpoint: "n:1", Incarnation: 9})
+	for _, id := range []uint32{0, 1} {
+		if _, open, _ := c.NodeShardVersion("n:1", id); open {
+			t.Errorf("shard %d still open on a node that restarted without it", id)
+		}
+	}
 	clk.add(11 * time.Second)
 	if alive, ok := c.NodeAlive("n:1"); alive || !ok {
 		t.Errorf("alive=%v registered=%v after 11s of silence", alive, ok)

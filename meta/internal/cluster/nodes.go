@@ -30,6 +30,9 @@ type node struct {
 	// shards the node has open, as last reported (or as an event left
 	// them).
 	shards map[uint32]*reported
+	// incarnation is the process the node last heartbeated from (0:
+	// unknown).
+	incarnation uint64
 }
 
 // reported is a shard as a node has it.
@@ -79,7 +82,7 @@ func (c *Cluster) Heartbeat(ctx context.Context, info *metapb.NodeInfo) (Heartbe
 	persist := isNew || now.Sub(n.persistedAt) >= c.opts.NodeTimeout/2 || rec.Zone != n.rec.Zone || rec.BinaryVersion != n.rec.BinaryVersion
 	if !isNew {
 		n.rec, n.lastSeen = rec, now
-		changed = c.applyReportLocked(n, info.Shards, now) || !n.heard || changed
+		changed = c.applyReportLocked(n, info.Shards, info.Incarnation, now) || !n.heard || changed
 		n.heard = true
 	}
 	c.mu.Unlock()
@@ -93,7 +96,7 @@ func (c *Cluster) Heartbeat(ctx context.Context, info *metapb.NodeInfo) (Heartbe
 				}
 				n = c.mu.nodes[rec.Name]
 				n.rec, n.lastSeen, n.heard = rec, now, true
-				c.applyReportLocked(n, info.Shards, now)
+				c.applyReportLocked(n, info.Shards, info.Incarnation, now)
 			}
 			n.persistedAt = now
 		})
@@ -122,17 +125,25 @@ func (c *Cluster) Heartbeat(ctx context.Context, info *metapb.NodeInfo) (Heartbe
 }
 
 // applyReportLocked replaces n's shards by a heartbeat's, except those an
-// event changed within eventGrace. It says whether the open shards or their
-// versions changed.
-func (c *Cluster) applyReportLocked(n *node, shards []*metapb.ShardInfo, now time.Time) bool {
+// event changed within eventGrace, unless the heartbeat comes from a new
+// process (incarnation): a restarted node has only what it reports. It
+// says whether the open shards or their versions changed.
+func (c *Cluster) applyReportLocked(n *node, shards []*metapb.ShardInfo, incarnation uint64, now time.Time) bool {
+	restarted := incarnation != 0 && n.incarnation != 0 && incarnation != n.incarnation
+	if incarnation != 0 {
+		n.incarnation = incarnation
+	}
 	next := make(map[uint32]*reported, len(shards))
 	for _, s := range shards {
 		next[s.Id] = &reported{info: proto.Clone(s).(*metapb.ShardInfo), at: now}
 	}
 	for id, r := range n.shards {
-		if r.byEvent && now.Sub(r.at) < eventGrace {
+		if !restarted && r.byEvent && now.Sub(r.at) < eventGrace {
 			next[id] = r
 		}
+	}
+	if restarted {
+		c.logger.Info("data node restarted", "cluster", c.mu.info.Name, "node", n.rec.GetName(), "shards", len(shards))
 	}
 	changed := !sameShards(n.shards, next)
 	n.shards = next
