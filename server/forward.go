@@ -9,7 +9,6 @@ import (
 	"github.com/horaego/horaedb/query"
 	"github.com/horaego/horaedb/server/auth"
 	"github.com/horaego/horaedb/server/grpcapi"
-	"github.com/horaego/horaedb/server/opentsdb"
 	"github.com/horaego/horaedb/server/status"
 )
 
@@ -101,12 +100,15 @@ func forwardAuth(ctx context.Context) string {
 // (OpenTSDB's queries read tables here).
 type forwardingWriter struct {
 	*query.Executor
-	f grpcapi.Forwarder
+	f grpcapi.Forwarder // nil: standalone, every table is here
 }
 
 // Write implements influx.Writer, promremote.Writer and part of
 // opentsdb.Executor.
 func (w forwardingWriter) Write(ctx context.Context, sess query.Session, tables []query.WriteTable, o query.WriteOptions) (int64, error) {
+	if w.f == nil { // standalone
+		return w.Executor.Write(ctx, sess, tables, o)
+	}
 	db := sess.Database
 	if db == "" {
 		db = query.DefaultDatabase
@@ -155,43 +157,12 @@ func (w forwardingWriter) Write(ctx context.Context, sess query.Session, tables 
 
 // forward writes one owner's part.
 func (w forwardingWriter) forward(ctx context.Context, db, owner string, req *storagepb.WriteRequest) (int64, error) {
-	forget := func() {
-		for _, tr := range req.GetTableRequests() {
-			w.f.Forget(db, tr.GetTable())
-		}
-	}
-	c, err := w.f.Client(owner)
+	resp, err := grpcapi.SendWrite(ctx, w.f, owner, db, req, forwardAuth(ctx))
 	if err != nil {
-		return 0, grpcapi.ForwardError(owner, err)
-	}
-	resp, err := c.Write(grpcapi.OutgoingContext(ctx, w.f.Self(), forwardAuth(ctx)), req)
-	if err != nil {
-		forget()
-		return 0, grpcapi.ForwardError(owner, err)
+		return 0, err
 	}
 	if h := resp.GetHeader(); h.GetCode() != http.StatusOK {
-		if h.GetCode() == http.StatusFound {
-			forget()
-		}
 		return int64(resp.GetSuccess()), &status.Error{Code: int(h.GetCode()), Message: h.GetError()}
 	}
 	return int64(resp.GetSuccess()), nil
-}
-
-// writer is w when it forwards (a cluster), else the executor itself.
-func (w forwardingWriter) writer() interface {
-	Write(context.Context, query.Session, []query.WriteTable, query.WriteOptions) (int64, error)
-} {
-	if w.f == nil {
-		return w.Executor
-	}
-	return w
-}
-
-// executor is writer for OpenTSDB, which reads through the executor too.
-func (w forwardingWriter) executor() opentsdb.Executor {
-	if w.f == nil {
-		return w.Executor
-	}
-	return w
 }

@@ -362,7 +362,7 @@ func (s *Server) startLocked(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("server: render config: %w", err)
 	}
-	prom, err := promremote.New(promremote.Options{Writer: ingest.writer(), Querier: qx,
+	prom, err := promremote.New(promremote.Options{Writer: ingest, Querier: qx,
 		TimestampColumn: s.cfg.Server.DefaultSchemaConfig.DefaultTimestampColumnName,
 		MaxBodySize:     int64(s.cfg.Server.HTTPMaxBodySize), Database: requestDatabase,
 		Logger: s.log.With("component", "prom-remote"), Registerer: s.reg})
@@ -385,7 +385,7 @@ func (s *Server) startLocked(ctx context.Context) error {
 		inflight: &s.inflight,
 		users:    s.users,
 		router:   s.routerLocked(gln.Addr()),
-		influx: influx.New(influx.Options{Writer: ingest.writer(), Querier: influxql.New(qx),
+		influx: influx.New(influx.Options{Writer: ingest, Querier: influxql.New(qx),
 			TimestampColumn: s.cfg.Server.DefaultSchemaConfig.DefaultTimestampColumnName,
 			MaxBodySize:     int64(s.cfg.Server.HTTPMaxBodySize),
 			Database:        requestDatabase, Logger: s.log.With("component", "influxdb")}),
@@ -393,7 +393,7 @@ func (s *Server) startLocked(ctx context.Context) error {
 			Registerer: s.reg, Logger: s.log.With("component", "promql")}),
 			Database: requestDatabase, Revision: Version(), Logger: s.log.With("component", "promql")}),
 		prom: prom,
-		opentsdb: opentsdb.New(opentsdb.Options{Executor: ingest.executor(),
+		opentsdb: opentsdb.New(opentsdb.Options{Executor: ingest,
 			TimestampColumn: s.cfg.Server.DefaultSchemaConfig.DefaultTimestampColumnName,
 			MaxBodySize:     int64(s.cfg.Server.HTTPMaxBodySize),
 			Database:        requestDatabase, Logger: s.log.With("component", "opentsdb")}),

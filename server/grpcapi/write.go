@@ -120,26 +120,34 @@ func (s *Service) forwardWrite(ctx context.Context, req *storagepb.WriteRequest)
 // forwardWritePart writes part of a request on its owner.
 func (s *Service) forwardWritePart(ctx context.Context, owner, db string, p *storagepb.WriteRequest) *storagepb.WriteResponse {
 	s.metrics.forwarded.WithLabelValues("Write").Inc()
-	forget := func() {
-		for _, tr := range p.TableRequests {
-			s.o.Forwarder.Forget(db, tr.GetTable())
-		}
+	resp, err := SendWrite(ctx, s.o.Forwarder, owner, db, p, "")
+	if err != nil {
+		s.logFailure(ctx, "Write", err, "database", db)
+		return &storagepb.WriteResponse{Header: errHeader(err), Failed: clampU32(int64(countRows(p)))}
 	}
-	c, err := s.o.Forwarder.Client(owner)
+	return resp
+}
+
+// SendWrite writes req on the node at owner, with forwarded-from and the
+// caller's credentials (auth, if set, replaces the incoming ones: see
+// OutgoingContext), and returns the owner's answer; err (ForwardError)
+// when the owner was not reached or failed the call. The owners of req's
+// tables are forgotten after such a failure or a 302.
+func SendWrite(ctx context.Context, f Forwarder, owner, db string, req *storagepb.WriteRequest, auth string) (*storagepb.WriteResponse, error) {
+	c, err := f.Client(owner)
+	var resp *storagepb.WriteResponse
 	if err == nil {
-		var resp *storagepb.WriteResponse
-		resp, err = c.Write(OutgoingContext(ctx, s.o.Forwarder.Self(), ""), p)
-		if err == nil {
-			if resp.GetHeader().GetCode() == http.StatusFound {
-				forget()
-			}
-			return resp
+		resp, err = c.Write(OutgoingContext(ctx, f.Self(), auth), req)
+	}
+	if err != nil || resp.GetHeader().GetCode() == http.StatusFound {
+		for _, tr := range req.GetTableRequests() {
+			f.Forget(db, tr.GetTable())
 		}
 	}
-	forget()
-	err = ForwardError(owner, err)
-	s.logFailure(ctx, "Write", err, "database", db)
-	return &storagepb.WriteResponse{Header: errHeader(err), Failed: clampU32(int64(countRows(p)))}
+	if err != nil {
+		return nil, ForwardError(owner, err)
+	}
+	return resp, nil
 }
 
 // writeLocal converts and writes one request here.
